@@ -1,0 +1,360 @@
+//! [`WriteBatch`]: a group of puts and deletes applied atomically, and the
+//! batch payload codec — the bytes a batch occupies inside a WAL record.
+//!
+//! A batch is encoded as it is built, so committing it costs no second
+//! encoding: the write path patches the first sequence number into the
+//! header and appends the bytes to the WAL, and the memtable holds slices of
+//! the same buffer.
+//!
+//! # Payload layout (little-endian; see `docs/FORMAT.md`)
+//! ```text
+//! seq u64 | count u32 | count × op
+//! op = kind u8 | key_len u32 | key | (kind = 1 only) value_len u32 | value
+//! ```
+//! Operation `i` of the batch has sequence number `seq + i`.
+
+use crate::key::{check_key, check_value, SeqNo, ValueKind, SEQ_MAX};
+use bytes::{BufMut, Bytes, BytesMut};
+
+/// Size of the payload header: `seq u64 | count u32`.
+pub(crate) const BATCH_HEADER_LEN: usize = 12;
+
+/// Largest encoded batch, in bytes (1 GiB): bounds memory per commit and
+/// keeps every length inside `u32`.
+pub const BATCH_BYTES_MAX: usize = 1 << 30;
+
+/// An atomic group of writes: after [`Db::write`](crate::Db::write) either
+/// all of them are visible or none, also after a crash.
+///
+/// Operations apply in the order they were added; a later operation on the
+/// same key wins.
+///
+/// ```
+/// # fn main() -> holdfast::Result<()> {
+/// # let dir = tempfile::tempdir().unwrap();
+/// let db = holdfast::Db::open(dir.path(), holdfast::Options::default())?;
+/// let mut batch = holdfast::WriteBatch::new();
+/// batch.put("account/alice", "90").put("account/bob", "110");
+/// batch.delete("pending/transfer-17");
+/// db.write(batch)?;
+/// assert_eq!(db.get("account/bob")?.as_deref(), Some(&b"110"[..]));
+/// # Ok(()) }
+/// ```
+///
+/// Limits are checked as operations are added; a batch holding an invalid
+/// operation is refused whole by `write` with
+/// [`Error::InvalidArgument`](crate::Error::InvalidArgument).
+#[derive(Debug, Clone)]
+pub struct WriteBatch {
+    buf: BytesMut,
+    count: u32,
+    invalid: Option<String>,
+}
+
+impl Default for WriteBatch {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl WriteBatch {
+    /// An empty batch.
+    pub fn new() -> Self {
+        let mut buf = BytesMut::with_capacity(BATCH_HEADER_LEN + 128);
+        buf.put_u64_le(0);
+        buf.put_u32_le(0);
+        WriteBatch {
+            buf,
+            count: 0,
+            invalid: None,
+        }
+    }
+
+    /// Adds `key = value`.
+    pub fn put(&mut self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> &mut Self {
+        let (key, value) = (key.as_ref(), value.as_ref());
+        if let Err(why) = check_key(key).and_then(|()| check_value(value)) {
+            self.refuse(why);
+            return self;
+        }
+        if !self.reserve(1 + 4 + key.len() + 4 + value.len()) {
+            return self;
+        }
+        self.buf.put_u8(ValueKind::Value as u8);
+        put_bytes(&mut self.buf, key);
+        put_bytes(&mut self.buf, value);
+        self.count += 1;
+        self
+    }
+
+    /// Adds a deletion of `key` (deleting an absent key is not an error).
+    pub fn delete(&mut self, key: impl AsRef<[u8]>) -> &mut Self {
+        let key = key.as_ref();
+        if let Err(why) = check_key(key) {
+            self.refuse(why);
+            return self;
+        }
+        if !self.reserve(1 + 4 + key.len()) {
+            return self;
+        }
+        self.buf.put_u8(ValueKind::Tombstone as u8);
+        put_bytes(&mut self.buf, key);
+        self.count += 1;
+        self
+    }
+
+    /// Number of operations in the batch.
+    pub fn len(&self) -> usize {
+        self.count as usize
+    }
+
+    /// True when the batch holds no operation.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Encoded size in bytes (what the batch adds to the WAL, less framing).
+    pub fn encoded_len(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Removes every operation and any recorded refusal.
+    pub fn clear(&mut self) {
+        *self = WriteBatch::new();
+    }
+
+    /// The first refused operation's reason, if any.
+    pub(crate) fn validation_error(&self) -> Option<&str> {
+        self.invalid.as_deref()
+    }
+
+    /// Stamps the first sequence number and hands out the encoded payload.
+    pub(crate) fn seal(mut self, first_seq: SeqNo) -> Bytes {
+        debug_assert!(
+            self.invalid.is_none(),
+            "refused batches never reach the WAL"
+        );
+        debug_assert!(first_seq + u64::from(self.count) <= SEQ_MAX + 1);
+        self.buf[0..8].copy_from_slice(&first_seq.to_le_bytes());
+        self.buf[8..12].copy_from_slice(&self.count.to_le_bytes());
+        self.buf.freeze()
+    }
+
+    fn refuse(&mut self, why: String) {
+        if self.invalid.is_none() {
+            self.invalid = Some(format!("operation {} of the batch: {why}", self.count));
+        }
+    }
+
+    /// Checks that `more` bytes fit under the batch limits.
+    fn reserve(&mut self, more: usize) -> bool {
+        if self.buf.len() + more > BATCH_BYTES_MAX || self.count == u32::MAX {
+            self.refuse(format!("batch would exceed {BATCH_BYTES_MAX} bytes"));
+            return false;
+        }
+        true
+    }
+}
+
+fn put_bytes(buf: &mut BytesMut, bytes: &[u8]) {
+    let len = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
+    debug_assert_eq!(len as usize, bytes.len(), "limits keep lengths in u32");
+    buf.put_u32_le(len);
+    buf.put_slice(bytes);
+}
+
+/// One operation decoded from a batch payload; key and value share the
+/// payload's buffer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct BatchOp {
+    pub seq: SeqNo,
+    pub kind: ValueKind,
+    pub key: Bytes,
+    pub value: Bytes,
+}
+
+/// A decoded batch payload.
+#[derive(Debug)]
+pub(crate) struct DecodedBatch {
+    pub first_seq: SeqNo,
+    pub ops: Vec<BatchOp>,
+}
+
+impl DecodedBatch {
+    /// Sequence number of the batch's last operation (`first_seq - 1` for an
+    /// empty batch).
+    pub(crate) fn last_seq(&self) -> SeqNo {
+        self.first_seq + self.ops.len() as u64 - 1
+    }
+}
+
+/// Decodes a batch payload. The bytes are untrusted (they come from disk):
+/// every length is checked against what remains before it is used, and the
+/// operation vector grows only as operations are actually found. Returns a
+/// description of the first problem and the payload offset where it is.
+pub(crate) fn decode_batch(payload: &Bytes) -> Result<DecodedBatch, (usize, String)> {
+    let mut reader = Reader {
+        buf: payload,
+        pos: 0,
+    };
+    let first_seq = reader.u64()?;
+    let count = reader.u32()?;
+    if first_seq == 0 || first_seq > SEQ_MAX || first_seq + u64::from(count) > SEQ_MAX + 1 {
+        return Err((
+            0,
+            format!("sequence number {first_seq} (+{count}) out of range"),
+        ));
+    }
+    let mut ops = Vec::new();
+    for i in 0..u64::from(count) {
+        let at = reader.pos;
+        let tag = reader.u8()?;
+        let kind = ValueKind::from_u8(tag).ok_or((at, format!("unknown operation kind {tag}")))?;
+        let key = reader.bytes()?;
+        if let Err(why) = check_key(&key) {
+            return Err((at, why));
+        }
+        let value = match kind {
+            ValueKind::Value => reader.bytes()?,
+            ValueKind::Tombstone => Bytes::new(),
+        };
+        ops.push(BatchOp {
+            seq: first_seq + i,
+            kind,
+            key,
+            value,
+        });
+    }
+    if reader.pos != payload.len() {
+        return Err((
+            reader.pos,
+            format!("{} trailing bytes", payload.len() - reader.pos),
+        ));
+    }
+    if ops.is_empty() {
+        return Err((0, "empty batch".into()));
+    }
+    Ok(DecodedBatch { first_seq, ops })
+}
+
+struct Reader<'a> {
+    buf: &'a Bytes,
+    pos: usize,
+}
+
+impl Reader<'_> {
+    fn take(&mut self, n: usize) -> Result<&[u8], (usize, String)> {
+        let remaining = self.buf.len() - self.pos;
+        if n > remaining {
+            return Err((self.pos, format!("needs {n} bytes, {remaining} remain")));
+        }
+        let out = &self.buf[self.pos..self.pos + n];
+        self.pos += n;
+        Ok(out)
+    }
+
+    fn u8(&mut self) -> Result<u8, (usize, String)> {
+        Ok(self.take(1)?[0])
+    }
+
+    fn u32(&mut self) -> Result<u32, (usize, String)> {
+        let mut raw = [0u8; 4];
+        raw.copy_from_slice(self.take(4)?);
+        Ok(u32::from_le_bytes(raw))
+    }
+
+    fn u64(&mut self) -> Result<u64, (usize, String)> {
+        let mut raw = [0u8; 8];
+        raw.copy_from_slice(self.take(8)?);
+        Ok(u64::from_le_bytes(raw))
+    }
+
+    /// A `u32` length followed by that many bytes, sliced without copying.
+    fn bytes(&mut self) -> Result<Bytes, (usize, String)> {
+        let len = self.u32()? as usize;
+        let start = self.pos;
+        self.take(len)?;
+        Ok(self.buf.slice(start..start + len))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::key::KEY_LEN_MAX;
+
+    #[test]
+    fn encode_decode_round_trip() {
+        let mut batch = WriteBatch::new();
+        batch.put("k1", "v1").delete("k2").put("k1", "");
+        assert_eq!(batch.len(), 3);
+        let payload = batch.seal(7);
+        let decoded = decode_batch(&payload).unwrap();
+        assert_eq!(decoded.first_seq, 7);
+        assert_eq!(decoded.last_seq(), 9);
+        let ops: Vec<_> = decoded
+            .ops
+            .iter()
+            .map(|op| (op.seq, op.kind, &op.key[..], &op.value[..]))
+            .collect();
+        assert_eq!(
+            ops,
+            vec![
+                (7, ValueKind::Value, &b"k1"[..], &b"v1"[..]),
+                (8, ValueKind::Tombstone, &b"k2"[..], &b""[..]),
+                (9, ValueKind::Value, &b"k1"[..], &b""[..]),
+            ]
+        );
+    }
+
+    #[test]
+    fn invalid_operations_are_remembered() {
+        let mut batch = WriteBatch::new();
+        batch
+            .put("ok", "v")
+            .put("", "v")
+            .delete(vec![1u8; KEY_LEN_MAX + 1]);
+        let why = batch.validation_error().unwrap();
+        assert!(why.contains("operation 1"), "{why}");
+        assert_eq!(batch.len(), 1);
+        batch.clear();
+        assert!(batch.validation_error().is_none());
+        assert!(batch.is_empty());
+    }
+
+    #[test]
+    fn every_truncation_is_an_error_not_a_panic() {
+        let mut batch = WriteBatch::new();
+        batch.put("key", "value").delete("gone");
+        let payload = batch.seal(1);
+        for len in 0..payload.len() {
+            assert!(decode_batch(&payload.slice(..len)).is_err(), "len {len}");
+        }
+        assert!(decode_batch(&payload).is_ok());
+    }
+
+    #[test]
+    fn lying_lengths_are_rejected() {
+        let mut raw = Vec::new();
+        raw.extend_from_slice(&1u64.to_le_bytes());
+        raw.extend_from_slice(&u32::MAX.to_le_bytes()); // claims 4 billion ops
+        raw.push(1);
+        raw.extend_from_slice(&u32::MAX.to_le_bytes()); // and a 4 GiB key
+        let err = decode_batch(&Bytes::from(raw)).unwrap_err();
+        assert!(err.1.contains("needs"), "{err:?}");
+    }
+
+    #[test]
+    fn seq_zero_and_overflow_are_rejected() {
+        let mut batch = WriteBatch::new();
+        batch.put("k", "v");
+        let payload = batch.seal(1);
+        for bad_seq in [0, SEQ_MAX, SEQ_MAX + 1, u64::MAX] {
+            let mut raw = payload.to_vec();
+            raw[0..8].copy_from_slice(&bad_seq.to_le_bytes());
+            // SEQ_MAX itself is a valid last sequence number for a single op.
+            let ok = decode_batch(&Bytes::from(raw)).is_ok();
+            assert_eq!(ok, bad_seq == SEQ_MAX, "seq {bad_seq}");
+        }
+    }
+}

@@ -1,0 +1,261 @@
+//! Group commit: the write path from a caller's batch to a durable,
+//! visible write.
+//!
+//! Writers queue their requests. The writer at the front of the queue is
+//! the *leader*: it takes a group of requests from the front, gives them
+//! consecutive sequence numbers, appends all of them to the WAL with one
+//! `write`, inserts them into the memtable and publishes their sequence
+//! numbers. It then hands leadership to the next waiting writer *before*
+//! it fsyncs, so the next group is written while this one is synced, and a
+//! single fsync covers every member of the group that asked for one.
+//!
+//! # Invariants
+//! 1. At most one leader at a time. `leader_active == false` implies the
+//!    queue is empty, so a writer that finds no leader is at the front.
+//! 2. Sequence numbers are assigned, written and published in queue order;
+//!    `Engine::visible_seq` moves only after every entry of the group is
+//!    in the memtable, so a batch is never half-visible.
+//! 3. A failed WAL append or fsync poisons the engine: durability of the
+//!    log tail is unknown, and retrying an fsync is unsafe.
+//! 4. A write is acknowledged (its caller returns `Ok`) only after it is in
+//!    the WAL, in the memtable and visible, and — if it asked for sync —
+//!    after an fsync that started after its append.
+
+use crate::batch::{decode_batch, WriteBatch};
+use crate::db::Engine;
+use crate::key::SEQ_MAX;
+use crate::wal::format::encode_record;
+use crate::wal::WalPosition;
+use crate::{Error, Result};
+use bytes::Bytes;
+use parking_lot::{Condvar, Mutex};
+use std::collections::VecDeque;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+/// A leader takes requests from the queue until the group holds this many
+/// encoded bytes (it always takes at least its own).
+const GROUP_BYTES_MAX: usize = 1 << 20;
+
+/// What a request asks the leader to do.
+#[derive(Debug)]
+pub(crate) enum Work {
+    /// Commit a batch.
+    Write(WriteBatch),
+    /// Refuse every later request: the database is closing.
+    Close,
+}
+
+#[derive(Debug)]
+enum Slot {
+    Waiting,
+    Lead,
+    Done(Result<()>),
+}
+
+/// One writer's place in the queue.
+#[derive(Debug)]
+pub(crate) struct Request {
+    work: Mutex<Option<Work>>,
+    sync: bool,
+    bytes: usize,
+    slot: Mutex<Slot>,
+    wake: Condvar,
+}
+
+impl Request {
+    fn finish(&self, result: Result<()>) {
+        *self.slot.lock() = Slot::Done(result);
+        self.wake.notify_one();
+    }
+}
+
+#[derive(Debug, Default)]
+struct QueueState {
+    pending: VecDeque<Arc<Request>>,
+    leader_active: bool,
+}
+
+/// The queue of writers waiting to commit.
+#[derive(Debug, Default)]
+pub(crate) struct CommitQueue {
+    state: Mutex<QueueState>,
+}
+
+impl CommitQueue {
+    /// Queues `request`; true when the caller is now the leader.
+    fn join(&self, request: &Arc<Request>) -> bool {
+        let mut state = self.state.lock();
+        state.pending.push_back(Arc::clone(request));
+        !std::mem::replace(&mut state.leader_active, true)
+    }
+
+    /// The leader's group: a prefix of the queue, starting with the leader.
+    fn take_group(&self) -> Vec<Arc<Request>> {
+        let mut state = self.state.lock();
+        let mut group = Vec::new();
+        let mut bytes = 0;
+        while let Some(next) = state.pending.front() {
+            if !group.is_empty() && bytes + next.bytes > GROUP_BYTES_MAX {
+                break;
+            }
+            bytes += next.bytes;
+            group.extend(state.pending.pop_front());
+        }
+        group
+    }
+
+    /// Passes leadership to the next waiting writer, if any.
+    fn hand_off(&self) {
+        let mut state = self.state.lock();
+        match state.pending.front() {
+            Some(next) => {
+                *next.slot.lock() = Slot::Lead;
+                next.wake.notify_one();
+            }
+            None => state.leader_active = false,
+        }
+    }
+}
+
+impl Engine {
+    /// Runs `work` through the queue and returns its outcome.
+    pub(crate) fn submit(&self, work: Work, sync: bool) -> Result<()> {
+        let bytes = match &work {
+            Work::Write(batch) => batch.encoded_len(),
+            Work::Close => 0,
+        };
+        let request = Arc::new(Request {
+            work: Mutex::new(Some(work)),
+            sync,
+            bytes,
+            slot: Mutex::new(Slot::Waiting),
+            wake: Condvar::new(),
+        });
+        if !self.queue.join(&request) {
+            let mut slot = request.slot.lock();
+            loop {
+                match std::mem::replace(&mut *slot, Slot::Waiting) {
+                    Slot::Waiting => request.wake.wait(&mut slot),
+                    Slot::Lead => break,
+                    Slot::Done(result) => return result,
+                }
+            }
+        }
+        self.lead(&request)
+    }
+
+    /// The leader's duties; returns the leader's own outcome.
+    fn lead(&self, me: &Arc<Request>) -> Result<()> {
+        let group = self.queue.take_group();
+        debug_assert!(
+            group.first().is_some_and(|r| Arc::ptr_eq(r, me)),
+            "invariant 1"
+        );
+        let (mut results, end) = self.commit_group(&group);
+        self.queue.hand_off();
+
+        // Members that need no sync are done now; the others wait for one
+        // fsync covering the whole group (invariant 4).
+        let needs_sync = group
+            .iter()
+            .zip(&results)
+            .any(|(request, result)| request.sync && result.is_ok());
+        if needs_sync {
+            if let Err(e) = self.wal.sync_to(end) {
+                self.poison(&e);
+                for (request, result) in group.iter().zip(results.iter_mut()) {
+                    if request.sync && result.is_ok() {
+                        *result = Err(e.share());
+                    }
+                }
+            }
+        }
+        let mut mine = Ok(());
+        for (request, result) in group.iter().zip(results) {
+            if Arc::ptr_eq(request, me) {
+                mine = result;
+            } else {
+                request.finish(result);
+            }
+        }
+        mine
+    }
+
+    /// Writes the group to the WAL and the memtable and publishes it.
+    /// Returns each member's outcome and the WAL position after the group.
+    fn commit_group(&self, group: &[Arc<Request>]) -> (Vec<Result<()>>, WalPosition) {
+        let mut results: Vec<Result<()>> = Vec::with_capacity(group.len());
+        let mut payloads: Vec<Bytes> = Vec::with_capacity(group.len());
+        let mut framed = Vec::new();
+        let mut next_seq = self.visible_seq.load(Ordering::Acquire) + 1;
+        for request in group {
+            let work = request.work.lock().take();
+            let result = match work {
+                _ if self.closed.load(Ordering::Acquire) => Err(Error::Closed),
+                _ if self.is_poisoned() => Err(self.poisoned_error()),
+                None => Err(Error::InvalidArgument(
+                    "internal: request committed twice".into(),
+                )),
+                Some(Work::Close) => {
+                    self.closed.store(true, Ordering::Release);
+                    Ok(())
+                }
+                Some(Work::Write(batch)) if batch.is_empty() => Ok(()),
+                Some(Work::Write(batch)) => {
+                    let count = batch.len() as u64;
+                    if next_seq + count > SEQ_MAX + 1 {
+                        Err(Error::InvalidArgument("sequence numbers exhausted".into()))
+                    } else {
+                        let payload = batch.seal(next_seq);
+                        next_seq += count;
+                        encode_record(&payload, &mut framed);
+                        payloads.push(payload);
+                        Ok(())
+                    }
+                }
+            };
+            results.push(result);
+        }
+        if framed.is_empty() {
+            return (results, self.wal.end());
+        }
+        match self.append_and_apply(&framed, &payloads) {
+            Ok(end) => {
+                // Invariant 2: publish only once everything is inserted.
+                self.visible_seq.store(next_seq - 1, Ordering::Release);
+                (results, end)
+            }
+            Err(e) => {
+                self.poison(&e);
+                let failed = results
+                    .into_iter()
+                    .zip(group)
+                    .map(|(result, request)| match result {
+                        Ok(()) if request.bytes > 0 => Err(e.share()),
+                        other => other,
+                    })
+                    .collect();
+                (failed, self.wal.end())
+            }
+        }
+    }
+
+    fn append_and_apply(&self, framed: &[u8], payloads: &[Bytes]) -> Result<WalPosition> {
+        if self.active_memtable_full() {
+            self.rotate_memtable()?;
+        }
+        let end = self.wal.append(framed)?;
+        let memtables = self.memtables.read().clone();
+        for payload in payloads {
+            // Our own encoding, just made: decoding cannot fail.
+            let batch = decode_batch(payload).map_err(|(offset, why)| {
+                Error::InvalidArgument(format!("internal: batch re-decode at {offset}: {why}"))
+            })?;
+            for op in &batch.ops {
+                memtables.active.insert(op);
+            }
+        }
+        Ok(end)
+    }
+}

@@ -1,0 +1,302 @@
+//! Range and prefix iteration: [`Iter`], and the merge that builds it from
+//! sorted sources (the memtables today, tables later).
+//!
+//! Each [`Source`] yields internal entries in internal order (user key
+//! ascending, sequence descending) from its front, and in the reverse order
+//! from its back. The merge picks, for every user key, the newest version
+//! visible at the iterator's snapshot, hides tombstones, and stops when the
+//! front and back ends meet, so that mixing `next` and `next_back` never
+//! yields a key twice.
+
+use crate::key::{SeqNo, ValueKind};
+use crate::snapshot::SnapshotGuard;
+use crate::Result;
+use bytes::Bytes;
+
+/// One version of one key, as a source hands it out.
+#[derive(Clone, Debug)]
+pub(crate) struct Entry {
+    pub key: Bytes,
+    pub seq: SeqNo,
+    pub kind: ValueKind,
+    pub value: Bytes,
+}
+
+/// A sorted stream of internal entries, readable from both ends.
+pub(crate) trait Source: Send + std::fmt::Debug {
+    /// The next entry in ascending internal order.
+    fn next_front(&mut self) -> Result<Option<Entry>>;
+    /// The next entry in descending internal order.
+    fn next_back(&mut self) -> Result<Option<Entry>>;
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Direction {
+    Forward,
+    Backward,
+}
+
+/// Per-direction state of the merge.
+#[derive(Debug, Default)]
+struct Side {
+    /// The next entry of each source at this end (`None`: exhausted).
+    heads: Vec<Option<Entry>>,
+    primed: bool,
+    /// The last user key this end returned or skipped.
+    last_key: Option<Bytes>,
+}
+
+/// An iterator over the live key-value pairs of a key range, at a fixed
+/// point in time, in ascending key order (or descending, with
+/// [`DoubleEndedIterator::next_back`] / [`Iterator::rev`]).
+///
+/// It sees the database as of its creation (or as of its
+/// [`Snapshot`](crate::Snapshot)): later writes are invisible to it. Items
+/// are `Result`s because reading may hit a corrupt file once tables are on
+/// disk; after an error the iterator ends.
+///
+/// ```
+/// # fn main() -> holdfast::Result<()> {
+/// # let dir = tempfile::tempdir().unwrap();
+/// let db = holdfast::Db::open(dir.path(), holdfast::Options::default())?;
+/// for (k, v) in [("fruit/apple", "1"), ("fruit/kiwi", "2"), ("veg/leek", "3")] {
+///     db.put(k, v)?;
+/// }
+/// let newest_first: Vec<_> = db
+///     .prefix("fruit/")
+///     .rev()
+///     .map(|item| item.map(|(k, _)| k))
+///     .collect::<holdfast::Result<_>>()?;
+/// assert_eq!(newest_first, ["fruit/kiwi", "fruit/apple"]);
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct Iter {
+    sources: Vec<Box<dyn Source>>,
+    snapshot: SeqNo,
+    front: Side,
+    back: Side,
+    done: bool,
+    /// Keeps the snapshot registered while the iterator lives.
+    _guard: SnapshotGuard,
+}
+
+impl Iter {
+    pub(crate) fn new(sources: Vec<Box<dyn Source>>, guard: SnapshotGuard) -> Self {
+        Iter {
+            snapshot: guard.seq(),
+            sources,
+            front: Side::default(),
+            back: Side::default(),
+            done: false,
+            _guard: guard,
+        }
+    }
+
+    /// An iterator that yields nothing (an empty or inverted range).
+    pub(crate) fn empty(guard: SnapshotGuard) -> Self {
+        let mut iter = Iter::new(Vec::new(), guard);
+        iter.done = true;
+        iter
+    }
+
+    fn pull(&mut self, source: usize, dir: Direction) -> Result<Option<Entry>> {
+        match dir {
+            Direction::Forward => self.sources[source].next_front(),
+            Direction::Backward => self.sources[source].next_back(),
+        }
+    }
+
+    fn side(&mut self, dir: Direction) -> &mut Side {
+        match dir {
+            Direction::Forward => &mut self.front,
+            Direction::Backward => &mut self.back,
+        }
+    }
+
+    fn step(&mut self, dir: Direction) -> Result<Option<(Bytes, Bytes)>> {
+        if !self.side(dir).primed {
+            let mut heads = Vec::with_capacity(self.sources.len());
+            for i in 0..self.sources.len() {
+                heads.push(self.pull(i, dir)?);
+            }
+            let side = self.side(dir);
+            side.heads = heads;
+            side.primed = true;
+        }
+        loop {
+            // The user key this end visits next: the smallest head going
+            // forward, the largest going backward.
+            let side = self.side(dir);
+            let next_key =
+                side.heads
+                    .iter()
+                    .flatten()
+                    .map(|e| &e.key)
+                    .reduce(|a, b| match (dir, b < a) {
+                        (Direction::Forward, true) | (Direction::Backward, false) => b,
+                        _ => a,
+                    });
+            let Some(key) = next_key.cloned() else {
+                return Ok(None);
+            };
+            // Stop where the other end has already been.
+            let other = match dir {
+                Direction::Forward => &self.back.last_key,
+                Direction::Backward => &self.front.last_key,
+            };
+            if let Some(met) = other {
+                let crossed = match dir {
+                    Direction::Forward => key >= *met,
+                    Direction::Backward => key <= *met,
+                };
+                if crossed {
+                    return Ok(None);
+                }
+            }
+            // Consume every version of `key` from every source, keeping the
+            // newest one visible at the snapshot.
+            let mut newest: Option<Entry> = None;
+            for i in 0..self.sources.len() {
+                while self.side(dir).heads[i]
+                    .as_ref()
+                    .is_some_and(|e| e.key == key)
+                {
+                    let next = self.pull(i, dir)?;
+                    let entry = std::mem::replace(&mut self.side(dir).heads[i], next);
+                    let Some(entry) = entry else { break };
+                    if entry.seq <= self.snapshot
+                        && newest.as_ref().is_none_or(|n| entry.seq > n.seq)
+                    {
+                        newest = Some(entry);
+                    }
+                }
+            }
+            self.side(dir).last_key = Some(key);
+            if let Some(Entry {
+                kind: ValueKind::Value,
+                key,
+                value,
+                ..
+            }) = newest
+            {
+                return Ok(Some((key, value)));
+            }
+        }
+    }
+
+    fn advance(&mut self, dir: Direction) -> Option<Result<(Bytes, Bytes)>> {
+        if self.done {
+            return None;
+        }
+        match self.step(dir) {
+            Ok(Some(item)) => Some(Ok(item)),
+            Ok(None) => {
+                self.done = true;
+                None
+            }
+            Err(e) => {
+                self.done = true;
+                Some(Err(e))
+            }
+        }
+    }
+}
+
+impl Iterator for Iter {
+    type Item = Result<(Bytes, Bytes)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.advance(Direction::Forward)
+    }
+}
+
+impl DoubleEndedIterator for Iter {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        self.advance(Direction::Backward)
+    }
+}
+
+impl std::iter::FusedIterator for Iter {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapshot::SnapshotList;
+    use std::sync::Arc;
+
+    /// A source over a fixed, internally sorted vector; like a real
+    /// source, its two ends are independent cursors.
+    #[derive(Debug)]
+    struct VecSource {
+        front: std::collections::VecDeque<Entry>,
+        back: std::collections::VecDeque<Entry>,
+    }
+
+    impl Source for VecSource {
+        fn next_front(&mut self) -> Result<Option<Entry>> {
+            Ok(self.front.pop_front())
+        }
+        fn next_back(&mut self) -> Result<Option<Entry>> {
+            Ok(self.back.pop_back())
+        }
+    }
+
+    fn source(items: &[(&str, SeqNo, ValueKind)]) -> Box<dyn Source> {
+        let entries: std::collections::VecDeque<Entry> = items
+            .iter()
+            .map(|(k, seq, kind)| Entry {
+                key: Bytes::copy_from_slice(k.as_bytes()),
+                seq: *seq,
+                kind: *kind,
+                value: Bytes::from(format!("{k}@{seq}")),
+            })
+            .collect();
+        Box::new(VecSource {
+            front: entries.clone(),
+            back: entries,
+        })
+    }
+
+    fn iter(snapshot: SeqNo) -> Iter {
+        use ValueKind::*;
+        let newer = source(&[("a", 9, Tombstone), ("b", 8, Value), ("d", 7, Value)]);
+        let older = source(&[
+            ("a", 2, Value),
+            ("b", 3, Value),
+            ("c", 4, Value),
+            ("d", 1, Tombstone),
+        ]);
+        let list = Arc::new(SnapshotList::default());
+        Iter::new(vec![newer, older], SnapshotList::register(&list, snapshot))
+    }
+
+    fn strings(items: Vec<Result<(Bytes, Bytes)>>) -> Vec<String> {
+        items
+            .into_iter()
+            .map(|r| String::from_utf8(r.unwrap().1.to_vec()).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn merge_shadows_and_hides_tombstones() {
+        assert_eq!(strings(iter(100).collect()), ["b@8", "c@4", "d@7"]);
+        assert_eq!(strings(iter(100).rev().collect()), ["d@7", "c@4", "b@8"]);
+        assert_eq!(strings(iter(5).collect()), ["a@2", "b@3", "c@4"]);
+        assert_eq!(strings(iter(5).rev().collect()), ["c@4", "b@3", "a@2"]);
+    }
+
+    #[test]
+    fn ends_meet_without_repeating() {
+        let mut it = iter(100);
+        let first = it.next().unwrap().unwrap();
+        let last = it.next_back().unwrap().unwrap();
+        let middle = it.next().unwrap().unwrap();
+        assert_eq!(
+            (&first.0[..], &last.0[..], &middle.0[..]),
+            (&b"b"[..], &b"d"[..], &b"c"[..])
+        );
+        assert!(it.next().is_none());
+        assert!(it.next_back().is_none());
+    }
+}

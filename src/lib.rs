@@ -1,0 +1,64 @@
+//! # holdfast
+//!
+//! An embedded, log-structured key-value store that applications link as
+//! their records layer.
+//!
+//! This release holds the engine core: a segmented write-ahead log with
+//! group commit, a concurrent memtable, atomic batches, snapshots and
+//! double-ended range and prefix iterators. Sorted tables, compaction and
+//! the records layer (retention, legal holds, audit trail) follow; see
+//! `docs/ARCHITECTURE.md`.
+//!
+//! ```
+//! # fn main() -> holdfast::Result<()> {
+//! # let dir = tempfile::tempdir().unwrap();
+//! use holdfast::{Db, Options, WriteBatch};
+//!
+//! let db = Db::open(dir.path(), Options::default())?;
+//! db.put("user/1", "ada")?;
+//! let mut batch = WriteBatch::new();
+//! batch.put("user/2", "grace").delete("user/1");
+//! db.write(batch)?;
+//! let users: Vec<_> = db.prefix("user/").collect::<holdfast::Result<_>>()?;
+//! assert_eq!(users.len(), 1);
+//! db.flush()?; // everything acknowledged so far is now durable
+//! # Ok(()) }
+//! ```
+//!
+//! ## Durability
+//! By default a write returns once it is in the operating system's page
+//! cache (it survives a process crash; a power cut may lose the last
+//! writes). [`Options::sync_writes`] or [`WriteOptions::sync`] make a write
+//! return only after an fsync; concurrent writers share one fsync. A batch
+//! is atomic in every case, also across crashes.
+//!
+//! ## Limits
+//! Keys are 1 to [`KEY_LEN_MAX`] (65,536) bytes; values up to
+//! [`VALUE_LEN_MAX`] (256 MiB); a batch up to [`BATCH_BYTES_MAX`] (1 GiB)
+//! encoded. Anything past a limit is [`Error::InvalidArgument`], and
+//! nothing is written.
+
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
+mod batch;
+mod commit;
+mod db;
+mod error;
+pub mod fs;
+#[doc(hidden)]
+pub mod fuzzing;
+mod iter;
+mod key;
+mod memtable;
+mod options;
+mod snapshot;
+mod wal;
+
+pub use batch::{WriteBatch, BATCH_BYTES_MAX};
+pub use bytes::Bytes;
+pub use db::Db;
+pub use error::{Error, Result};
+pub use iter::Iter;
+pub use key::{KEY_LEN_MAX, VALUE_LEN_MAX};
+pub use options::{Options, RecoveryMode, WriteOptions};
+pub use snapshot::Snapshot;
