@@ -60,7 +60,13 @@ impl Default for WriteBatch {
 impl WriteBatch {
     /// An empty batch.
     pub fn new() -> Self {
-        let mut buf = BytesMut::with_capacity(BATCH_HEADER_LEN + 128);
+        Self::with_capacity(128)
+    }
+
+    /// An empty batch with room for `bytes` of keys and values (plus their
+    /// small per-operation headers) before it reallocates.
+    pub fn with_capacity(bytes: usize) -> Self {
+        let mut buf = BytesMut::with_capacity(BATCH_HEADER_LEN + bytes.min(BATCH_BYTES_MAX));
         buf.put_u64_le(0);
         buf.put_u32_le(0);
         WriteBatch {
@@ -193,48 +199,89 @@ impl DecodedBatch {
 /// operation vector grows only as operations are actually found. Returns a
 /// description of the first problem and the payload offset where it is.
 pub(crate) fn decode_batch(payload: &Bytes) -> Result<DecodedBatch, (usize, String)> {
-    let mut reader = Reader {
-        buf: payload,
-        pos: 0,
+    let mut ops = BatchOps::new(payload)?;
+    let first_seq = ops.first_seq;
+    let decoded = DecodedBatch {
+        first_seq,
+        ops: ops.by_ref().collect::<Result<_, _>>()?,
     };
-    let first_seq = reader.u64()?;
-    let count = reader.u32()?;
-    if first_seq == 0 || first_seq > SEQ_MAX || first_seq + u64::from(count) > SEQ_MAX + 1 {
-        return Err((
-            0,
-            format!("sequence number {first_seq} (+{count}) out of range"),
-        ));
+    if ops.reader.pos != payload.len() {
+        let at = ops.reader.pos;
+        return Err((at, format!("{} trailing bytes", payload.len() - at)));
     }
-    let mut ops = Vec::new();
-    for i in 0..u64::from(count) {
+    if decoded.ops.is_empty() {
+        return Err((0, "empty batch".into()));
+    }
+    Ok(decoded)
+}
+
+/// The operations of a batch payload, decoded one at a time (the commit
+/// path inserts them into the memtable without collecting them first).
+pub(crate) struct BatchOps<'a> {
+    reader: Reader<'a>,
+    first_seq: SeqNo,
+    next: u64,
+    count: u64,
+}
+
+impl<'a> BatchOps<'a> {
+    /// Checks the header; the operations follow as the iterator is driven.
+    pub(crate) fn new(payload: &'a Bytes) -> Result<Self, (usize, String)> {
+        let mut reader = Reader {
+            buf: payload,
+            pos: 0,
+        };
+        let first_seq = reader.u64()?;
+        let count = u64::from(reader.u32()?);
+        if first_seq == 0 || first_seq > SEQ_MAX || first_seq + count > SEQ_MAX + 1 {
+            return Err((
+                0,
+                format!("sequence number {first_seq} (+{count}) out of range"),
+            ));
+        }
+        Ok(BatchOps {
+            reader,
+            first_seq,
+            next: 0,
+            count,
+        })
+    }
+
+    fn decode_op(&mut self) -> Result<BatchOp, (usize, String)> {
+        let reader = &mut self.reader;
         let at = reader.pos;
         let tag = reader.u8()?;
         let kind = ValueKind::from_u8(tag).ok_or((at, format!("unknown operation kind {tag}")))?;
         let key = reader.bytes()?;
-        if let Err(why) = check_key(&key) {
-            return Err((at, why));
-        }
+        check_key(&key).map_err(|why| (at, why))?;
         let value = match kind {
             ValueKind::Value => reader.bytes()?,
             ValueKind::Tombstone => Bytes::new(),
         };
-        ops.push(BatchOp {
-            seq: first_seq + i,
+        let seq = self.first_seq + self.next;
+        self.next += 1;
+        Ok(BatchOp {
+            seq,
             kind,
             key,
             value,
-        });
+        })
     }
-    if reader.pos != payload.len() {
-        return Err((
-            reader.pos,
-            format!("{} trailing bytes", payload.len() - reader.pos),
-        ));
+}
+
+impl Iterator for BatchOps<'_> {
+    type Item = Result<BatchOp, (usize, String)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.next == self.count {
+            return None;
+        }
+        let op = self.decode_op();
+        if op.is_err() {
+            self.next = self.count; // stop after the first error
+        }
+        Some(op)
     }
-    if ops.is_empty() {
-        return Err((0, "empty batch".into()));
-    }
-    Ok(DecodedBatch { first_seq, ops })
 }
 
 struct Reader<'a> {

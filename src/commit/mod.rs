@@ -21,7 +21,7 @@
 //!    the WAL, in the memtable and visible, and — if it asked for sync —
 //!    after an fsync that started after its append.
 
-use crate::batch::{decode_batch, WriteBatch};
+use crate::batch::{BatchOps, WriteBatch};
 use crate::db::Engine;
 use crate::key::SEQ_MAX;
 use crate::wal::format::encode_record;
@@ -80,6 +80,15 @@ struct QueueState {
 #[derive(Debug, Default)]
 pub(crate) struct CommitQueue {
     state: Mutex<QueueState>,
+    /// The leader's buffers, kept between groups so a commit allocates
+    /// nothing for them. Only the leader locks it.
+    scratch: Mutex<Scratch>,
+}
+
+#[derive(Debug, Default)]
+struct Scratch {
+    framed: Vec<u8>,
+    payloads: Vec<Bytes>,
 }
 
 impl CommitQueue {
@@ -186,8 +195,10 @@ impl Engine {
     /// Returns each member's outcome and the WAL position after the group.
     fn commit_group(&self, group: &[Arc<Request>]) -> (Vec<Result<()>>, WalPosition) {
         let mut results: Vec<Result<()>> = Vec::with_capacity(group.len());
-        let mut payloads: Vec<Bytes> = Vec::with_capacity(group.len());
-        let mut framed = Vec::new();
+        let mut scratch = self.queue.scratch.lock();
+        let Scratch { framed, payloads } = &mut *scratch;
+        framed.clear();
+        payloads.clear();
         let mut next_seq = self.visible_seq.load(Ordering::Acquire) + 1;
         for request in group {
             let work = request.work.lock().take();
@@ -209,7 +220,7 @@ impl Engine {
                     } else {
                         let payload = batch.seal(next_seq);
                         next_seq += count;
-                        encode_record(&payload, &mut framed);
+                        encode_record(&payload, framed);
                         payloads.push(payload);
                         Ok(())
                     }
@@ -218,9 +229,16 @@ impl Engine {
             results.push(result);
         }
         if framed.is_empty() {
+            drop(scratch);
             return (results, self.wal.end());
         }
-        match self.append_and_apply(&framed, &payloads) {
+        let applied = self.append_and_apply(framed, payloads);
+        payloads.clear(); // release the batches' buffers now
+        if framed.capacity() > 4 * GROUP_BYTES_MAX {
+            *framed = Vec::new(); // do not keep a huge batch's buffer
+        }
+        drop(scratch);
+        match applied {
             Ok(end) => {
                 // Invariant 2: publish only once everything is inserted.
                 self.visible_seq.store(next_seq - 1, Ordering::Release);
@@ -247,13 +265,13 @@ impl Engine {
         }
         let end = self.wal.append(framed)?;
         let memtables = self.memtables.read().clone();
-        for payload in payloads {
+        let internal = |(offset, why)| {
             // Our own encoding, just made: decoding cannot fail.
-            let batch = decode_batch(payload).map_err(|(offset, why)| {
-                Error::InvalidArgument(format!("internal: batch re-decode at {offset}: {why}"))
-            })?;
-            for op in &batch.ops {
-                memtables.active.insert(op);
+            Error::InvalidArgument(format!("internal: batch re-decode at {offset}: {why}"))
+        };
+        for payload in payloads {
+            for op in BatchOps::new(payload).map_err(internal)? {
+                memtables.active.insert(&op.map_err(internal)?);
             }
         }
         Ok(end)

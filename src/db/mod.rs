@@ -181,7 +181,8 @@ impl Db {
 
     /// Sets `key` to `value` with the database's default durability.
     pub fn put(&self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> Result<()> {
-        let mut batch = WriteBatch::new();
+        let (key, value) = (key.as_ref(), value.as_ref());
+        let mut batch = WriteBatch::with_capacity(9 + key.len() + value.len());
         batch.put(key, value);
         self.write(batch)
     }

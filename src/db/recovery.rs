@@ -80,7 +80,7 @@ pub(super) fn open(dir: &Path, options: Options) -> Result<Engine> {
     }
 
     let next_segment = segments.last().map_or(1, |n| n + 1);
-    let wal = Wal::create(Arc::clone(&fs), dir, next_segment)?;
+    let wal = Wal::create(Arc::clone(&fs), dir, next_segment, options.wal_buffer_bytes)?;
     let mut frozen = replay.frozen;
     frozen.reverse();
     Ok(Engine {

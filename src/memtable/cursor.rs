@@ -64,7 +64,7 @@ impl MemTableCursor {
         } else {
             &mut self.back
         };
-        let last = end.last.as_ref().map(|(k, s)| Probe(k, *s));
+        let last = end.last.as_ref().map(|(k, s)| Probe::new(k, *s));
         let lower_probe = user_bound(&self.lower, SEQ_MAX, 0);
         let upper_probe = user_bound(&self.upper, 0, SEQ_MAX);
         let lower = match (&last, forward) {
@@ -123,8 +123,8 @@ impl MemTableCursor {
 /// internal range covers exactly the versions of the keys in the user range.
 fn user_bound(bound: &Bound<Bytes>, included_seq: SeqNo, excluded_seq: SeqNo) -> Bound<Probe<'_>> {
     match bound {
-        Bound::Included(k) => Bound::Included(Probe(k, included_seq)),
-        Bound::Excluded(k) => Bound::Excluded(Probe(k, excluded_seq)),
+        Bound::Included(k) => Bound::Included(Probe::new(k, included_seq)),
+        Bound::Excluded(k) => Bound::Excluded(Probe::new(k, excluded_seq)),
         Bound::Unbounded => Bound::Unbounded,
     }
 }
