@@ -258,6 +258,7 @@ impl<'a> BatchOps<'a> {
             ValueKind::Value => reader.bytes()?,
             ValueKind::Tombstone => Bytes::new(),
         };
+        check_value(&value).map_err(|why| (at, why))?;
         let seq = self.first_seq + self.next;
         self.next += 1;
         Ok(BatchOp {

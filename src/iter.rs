@@ -77,6 +77,8 @@ pub struct Iter {
     front: Side,
     back: Side,
     done: bool,
+    /// An error to yield before anything else (e.g. the database is closed).
+    pending_error: Option<crate::Error>,
     /// Keeps the snapshot registered while the iterator lives.
     _guard: SnapshotGuard,
 }
@@ -89,6 +91,7 @@ impl Iter {
             front: Side::default(),
             back: Side::default(),
             done: false,
+            pending_error: None,
             _guard: guard,
         }
     }
@@ -97,6 +100,13 @@ impl Iter {
     pub(crate) fn empty(guard: SnapshotGuard) -> Self {
         let mut iter = Iter::new(Vec::new(), guard);
         iter.done = true;
+        iter
+    }
+
+    /// An iterator that yields `error` once, then ends.
+    pub(crate) fn failed(error: crate::Error, guard: SnapshotGuard) -> Self {
+        let mut iter = Iter::new(Vec::new(), guard);
+        iter.pending_error = Some(error);
         iter
     }
 
@@ -186,6 +196,10 @@ impl Iter {
     }
 
     fn advance(&mut self, dir: Direction) -> Option<Result<(Bytes, Bytes)>> {
+        if let Some(error) = self.pending_error.take() {
+            self.done = true;
+            return Some(Err(error));
+        }
         if self.done {
             return None;
         }

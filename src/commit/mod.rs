@@ -161,34 +161,37 @@ impl Engine {
             group.first().is_some_and(|r| Arc::ptr_eq(r, me)),
             "invariant 1"
         );
-        let (mut results, end) = self.commit_group(&group);
+        let (results, end) = self.commit_group(&group);
         self.queue.hand_off();
 
-        // Members that need no sync are done now; the others wait for one
-        // fsync covering the whole group (invariant 4).
-        let needs_sync = group
-            .iter()
-            .zip(&results)
-            .any(|(request, result)| request.sync && result.is_ok());
-        if needs_sync {
-            if let Err(e) = self.wal.sync_to(end) {
-                self.poison(&e);
-                for (request, result) in group.iter().zip(results.iter_mut()) {
-                    if request.sync && result.is_ok() {
-                        *result = Err(e.share());
-                    }
-                }
-            }
-        }
-        let mut mine = Ok(());
+        // Members that need no sync (or failed) are done now; the others
+        // wait for one fsync covering the whole group (invariant 4).
+        let mut mine = None;
+        let mut waiting_for_sync = Vec::new();
         for (request, result) in group.iter().zip(results) {
-            if Arc::ptr_eq(request, me) {
-                mine = result;
+            if request.sync && result.is_ok() {
+                waiting_for_sync.push(request);
+            } else if Arc::ptr_eq(request, me) {
+                mine = Some(result);
             } else {
                 request.finish(result);
             }
         }
-        mine
+        if !waiting_for_sync.is_empty() {
+            let synced = self.wal.sync_to(end).inspect_err(|e| self.poison(e));
+            for request in waiting_for_sync {
+                let result = match &synced {
+                    Ok(()) => Ok(()),
+                    Err(e) => Err(e.share()),
+                };
+                if Arc::ptr_eq(request, me) {
+                    mine = Some(result);
+                } else {
+                    request.finish(result);
+                }
+            }
+        }
+        mine.unwrap_or(Ok(()))
     }
 
     /// Writes the group to the WAL and the memtable and publishes it.
@@ -204,14 +207,15 @@ impl Engine {
             let work = request.work.lock().take();
             let result = match work {
                 _ if self.closed.load(Ordering::Acquire) => Err(Error::Closed),
-                _ if self.is_poisoned() => Err(self.poisoned_error()),
-                None => Err(Error::InvalidArgument(
-                    "internal: request committed twice".into(),
-                )),
+                // Closing wins over poison: a poisoned database still closes.
                 Some(Work::Close) => {
                     self.closed.store(true, Ordering::Release);
                     Ok(())
                 }
+                _ if self.is_poisoned() => Err(self.poisoned_error()),
+                None => Err(Error::InvalidArgument(
+                    "internal: request committed twice".into(),
+                )),
                 Some(Work::Write(batch)) if batch.is_empty() => Ok(()),
                 Some(Work::Write(batch)) => {
                     let count = batch.len() as u64;

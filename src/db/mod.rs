@@ -353,6 +353,9 @@ impl Db {
         guard: crate::snapshot::SnapshotGuard,
         seq: SeqNo,
     ) -> Iter {
+        if let Err(e) = self.engine.check_open() {
+            return Iter::failed(e, guard);
+        }
         if is_empty_range(&lower, &upper) {
             return Iter::empty(guard);
         }

@@ -35,6 +35,12 @@ pub(super) fn open(dir: &Path, options: Options) -> Result<Engine> {
     if options.create_if_missing {
         fs.create_dir_all(dir)
             .map_err(|e| Error::io(format!("creating directory {}", dir.display()), e))?;
+        // The directory's own entry must be durable too, or a power cut
+        // could take the whole database with it.
+        if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+            fs.sync_dir(parent)
+                .map_err(|e| Error::io(format!("syncing directory {}", parent.display()), e))?;
+        }
     }
     let lock_path = dir.join(LOCK_FILE_NAME);
     let dir_lock = fs.lock(&lock_path).map_err(|e| match e.kind() {
@@ -75,11 +81,16 @@ pub(super) fn open(dir: &Path, options: Options) -> Result<Engine> {
         last_seq: 0,
         memtable_bytes: options.memtable_bytes,
     };
+    let mut next_segment = segments.last().map_or(1, |n| n + 1);
     for (i, &number) in segments.iter().enumerate() {
-        replay.segment(&options, dir, number, i + 1 == segments.len())?;
+        let kept = replay.segment(&options, dir, number, i + 1 == segments.len())?;
+        if !kept {
+            // A torn creation was removed: reuse its number so that the
+            // segment numbers stay contiguous (invariant 1).
+            next_segment = number;
+        }
     }
 
-    let next_segment = segments.last().map_or(1, |n| n + 1);
     let wal = Wal::create(Arc::clone(&fs), dir, next_segment, options.wal_buffer_bytes)?;
     let mut frozen = replay.frozen;
     frozen.reverse();
@@ -111,7 +122,14 @@ struct Replay {
 }
 
 impl Replay {
-    fn segment(&mut self, options: &Options, dir: &Path, number: u64, newest: bool) -> Result<()> {
+    /// Replays one segment; false when it was a torn creation and removed.
+    fn segment(
+        &mut self,
+        options: &Options,
+        dir: &Path,
+        number: u64,
+        newest: bool,
+    ) -> Result<bool> {
         let fs = &options.fs;
         let path = dir.join(crate::fs::wal_segment_name(number));
         let io_err = |what: &str, e| Error::io(format!("{what} {}", path.display()), e);
@@ -149,10 +167,12 @@ impl Replay {
             self.last_seq = batch.last_seq();
         }
 
+        let mut kept = true;
         if contents.torn.is_some() {
             // Invariant 3.
             if contents.valid_len < SEGMENT_HEADER_LEN as u64 {
                 fs.remove(&path).map_err(|e| io_err("removing torn", e))?;
+                kept = false;
             } else {
                 let file = fs
                     .open(&path, OpenMode::ReadWrite)
@@ -164,6 +184,6 @@ impl Replay {
             fs.sync_dir(dir)
                 .map_err(|e| Error::io(format!("syncing directory {}", dir.display()), e))?;
         }
-        Ok(())
+        Ok(kept)
     }
 }

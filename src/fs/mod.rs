@@ -21,7 +21,10 @@ mod names;
 mod os;
 
 pub use names::FileKind;
-pub(crate) use names::{parse_file_name, wal_segment_name, LOCK_FILE_NAME};
+pub(crate) use names::{
+    manifest_name, parse_file_name, table_name, wal_segment_name, CURRENT_FILE_NAME,
+    CURRENT_TEMP_NAME, LOCK_FILE_NAME,
+};
 pub use os::OsFileSystem;
 
 use std::fmt::Debug;

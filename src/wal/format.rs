@@ -85,6 +85,9 @@ pub(crate) fn decode_segment_header(bytes: &[u8], expected_number: u64) -> Resul
     if version != SEGMENT_VERSION {
         return Err(format!("unsupported WAL segment version {version}"));
     }
+    if header[6..8] != [0, 0] {
+        return Err("segment header reserved bytes are not zero".into());
+    }
     let mut raw = [0u8; 8];
     raw.copy_from_slice(&header[8..16]);
     let number = u64::from_le_bytes(raw);

@@ -18,6 +18,9 @@
 //!    before any sync, rotation or close, so a sync target always lies in
 //!    bytes the operating system has.
 //!
+//! 5. After any failed fsync, every later `sync_to` fails: a retried fsync
+//!    can report success for data the kernel already dropped.
+//!
 //! Lock order: `sync` before `active`. The fsync itself runs with only
 //! `sync` held, never `active`, so the next group's append proceeds during
 //! it.
@@ -59,13 +62,23 @@ impl ActiveSegment {
     }
 }
 
+/// How far the log is durable, and whether an fsync ever failed.
+#[derive(Debug)]
+struct SyncState {
+    synced: WalPosition,
+    /// Set by the first failed fsync and never cleared: after a failed
+    /// fsync the kernel may have dropped dirty pages and report the next
+    /// fsync as a success, so no later sync may be trusted (invariant 5).
+    failed: Option<String>,
+}
+
 /// The appendable end of the log.
 #[derive(Debug)]
 pub(crate) struct Wal {
     fs: Arc<dyn FileSystem>,
     dir: PathBuf,
     active: Mutex<ActiveSegment>,
-    synced: Mutex<WalPosition>,
+    synced: Mutex<SyncState>,
     /// Bytes appends may collect in memory before a write to the file;
     /// 0 writes every append through at once.
     buffer_bytes: usize,
@@ -89,7 +102,10 @@ impl Wal {
             fs,
             dir: dir.to_path_buf(),
             active: Mutex::new(active),
-            synced: Mutex::new(synced),
+            synced: Mutex::new(SyncState {
+                synced,
+                failed: None,
+            }),
             buffer_bytes,
         })
     }
@@ -118,8 +134,13 @@ impl Wal {
 
     /// Returns once everything up to `target` is durable.
     pub(crate) fn sync_to(&self, target: WalPosition) -> Result<()> {
-        let mut synced = self.synced.lock();
-        if *synced >= target {
+        let mut state = self.synced.lock();
+        if let Some(cause) = &state.failed {
+            return Err(Error::Poisoned {
+                cause: cause.clone(),
+            });
+        }
+        if state.synced >= target {
             return Ok(());
         }
         let (file, path, end) = {
@@ -136,9 +157,12 @@ impl Wal {
             (Arc::clone(&active.file), active.path.clone(), end)
         };
         debug_assert!(end >= target, "cannot sync past what was appended");
-        file.sync()
-            .map_err(|e| Error::io(format!("syncing {}", path.display()), e))?;
-        *synced = (*synced).max(end);
+        if let Err(e) = file.sync() {
+            let error = Error::io(format!("syncing {}", path.display()), e);
+            state.failed = Some(error.to_string());
+            return Err(error);
+        }
+        state.synced = state.synced.max(end);
         Ok(())
     }
 
@@ -151,15 +175,23 @@ impl Wal {
         }
     }
 
-    /// Syncs the active segment, then starts segment `number` after it. Only
-    /// the group-commit leader calls this.
+    /// Syncs the active segment, then starts the next one. Only the
+    /// group-commit leader calls this. Takes `sync` then `active` (the lock
+    /// order), so no `sync_to` runs during the rotation.
     pub(crate) fn rotate(&self) -> Result<u64> {
+        let mut state = self.synced.lock();
+        if let Some(cause) = &state.failed {
+            return Err(Error::Poisoned {
+                cause: cause.clone(),
+            });
+        }
         let mut active = self.active.lock();
         active.write_out()?;
-        active
-            .file
-            .sync()
-            .map_err(|e| Error::io(format!("syncing {}", active.path.display()), e))?;
+        if let Err(e) = active.file.sync() {
+            let error = Error::io(format!("syncing {}", active.path.display()), e);
+            state.failed = Some(error.to_string());
+            return Err(error);
+        }
         let next = create_segment(&*self.fs, &self.dir, active.number + 1)?;
         let number = next.number;
         *active = next;
