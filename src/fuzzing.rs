@@ -6,7 +6,7 @@
 use crate::batch::decode_batch;
 use crate::key::ValueKind;
 use crate::options::RecoveryMode;
-use crate::wal::format::{encode_record, FRAME_HEADER_LEN};
+use crate::wal::format::{encode_record, encode_segment_header, FRAME_HEADER_LEN, SEGMENT_MAGIC};
 use crate::wal::read_segment;
 use crate::WriteBatch;
 use bytes::Bytes;
@@ -21,7 +21,8 @@ pub fn wal_segment(input: &[u8]) {
     let owned;
     let data = match input.split_first() {
         Some((first, rest)) if first % 2 == 1 => {
-            owned = [&crate::wal::format::encode_segment_header(1)[..], rest].concat();
+            let header = encode_segment_header(SEGMENT_MAGIC, 1);
+            owned = [&header[..], rest].concat();
             &owned[..]
         }
         _ => input,
@@ -29,7 +30,14 @@ pub fn wal_segment(input: &[u8]) {
     let bytes = Bytes::copy_from_slice(data);
     for newest in [true, false] {
         for mode in [RecoveryMode::TolerateTornTail, RecoveryMode::Strict] {
-            let Ok(contents) = read_segment(Path::new("fuzz.wal"), 1, &bytes, newest, mode) else {
+            let Ok(contents) = read_segment(
+                Path::new("fuzz.wal"),
+                SEGMENT_MAGIC,
+                1,
+                &bytes,
+                newest,
+                mode,
+            ) else {
                 continue;
             };
             assert!(contents.valid_len <= data.len() as u64);

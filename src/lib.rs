@@ -42,6 +42,7 @@
 
 mod batch;
 mod commit;
+mod compaction;
 mod db;
 mod error;
 pub mod fs;
@@ -49,14 +50,17 @@ pub mod fs;
 pub mod fuzzing;
 mod iter;
 mod key;
+mod manifest;
 mod memtable;
 mod options;
 mod snapshot;
+mod table;
+mod version;
 mod wal;
 
 pub use batch::{WriteBatch, BATCH_BYTES_MAX};
 pub use bytes::Bytes;
-pub use db::Db;
+pub use db::{Db, Stats};
 pub use error::{Error, Result};
 pub use iter::Iter;
 pub use key::{KEY_LEN_MAX, VALUE_LEN_MAX};

@@ -39,6 +39,18 @@ pub struct Options {
     pub(crate) recovery_mode: RecoveryMode,
     pub(crate) wal_buffer_bytes: usize,
     pub(crate) fs: Arc<dyn FileSystem>,
+    pub(crate) max_frozen_memtables: usize,
+    pub(crate) background_threads: usize,
+    pub(crate) max_open_tables: usize,
+    pub(crate) table_block_bytes: usize,
+    pub(crate) bloom_bits_per_key: u32,
+    pub(crate) verify_checksums: bool,
+    pub(crate) target_table_bytes: u64,
+    pub(crate) level1_bytes: u64,
+    pub(crate) level_size_ratio: u64,
+    pub(crate) l0_compaction_trigger: usize,
+    pub(crate) l0_slowdown_trigger: usize,
+    pub(crate) l0_stop_trigger: usize,
 }
 
 impl Default for Options {
@@ -50,6 +62,18 @@ impl Default for Options {
             recovery_mode: RecoveryMode::default(),
             wal_buffer_bytes: 0,
             fs: Arc::new(OsFileSystem),
+            max_frozen_memtables: 2,
+            background_threads: 2,
+            max_open_tables: 1000,
+            table_block_bytes: 4096,
+            bloom_bits_per_key: 10,
+            verify_checksums: true,
+            target_table_bytes: 8 << 20,
+            level1_bytes: 64 << 20,
+            level_size_ratio: 10,
+            l0_compaction_trigger: 4,
+            l0_slowdown_trigger: 8,
+            l0_stop_trigger: 12,
         }
     }
 }
@@ -115,6 +139,77 @@ impl Options {
         self
     }
 
+    /// Frozen memtables that may wait for their flush before writers stall
+    /// (default 2). Bounds the memory of memtables to
+    /// `(1 + max_frozen_memtables) × memtable_bytes`.
+    pub fn max_frozen_memtables(mut self, count: usize) -> Self {
+        self.max_frozen_memtables = count;
+        self
+    }
+
+    /// Threads that flush memtables and compact tables (default 2, at
+    /// least 1).
+    pub fn background_threads(mut self, count: usize) -> Self {
+        self.background_threads = count;
+        self
+    }
+
+    /// Tables kept open (mapped, with index and filter parsed) at once
+    /// (default 1000).
+    pub fn max_open_tables(mut self, count: usize) -> Self {
+        self.max_open_tables = count;
+        self
+    }
+
+    /// Target size of a table's data blocks (default 4 KiB).
+    pub fn table_block_bytes(mut self, bytes: usize) -> Self {
+        self.table_block_bytes = bytes;
+        self
+    }
+
+    /// Bloom-filter bits per key in each table (default 10: about 1%
+    /// false positives; 0 disables the filter).
+    pub fn bloom_bits_per_key(mut self, bits: u32) -> Self {
+        self.bloom_bits_per_key = bits;
+        self
+    }
+
+    /// Verify the CRC of every table block on every read (default `true`).
+    /// Footers, indexes and filters are always verified when a table opens.
+    pub fn verify_checksums(mut self, yes: bool) -> Self {
+        self.verify_checksums = yes;
+        self
+    }
+
+    /// Size at which compaction starts a new output table (default 8 MiB).
+    pub fn target_table_bytes(mut self, bytes: u64) -> Self {
+        self.target_table_bytes = bytes;
+        self
+    }
+
+    /// Target size of level 1 (default 64 MiB); level `n` targets
+    /// `level1_bytes × level_size_ratio^(n-1)`.
+    pub fn level1_bytes(mut self, bytes: u64) -> Self {
+        self.level1_bytes = bytes;
+        self
+    }
+
+    /// Growth factor between levels (default 10).
+    pub fn level_size_ratio(mut self, ratio: u64) -> Self {
+        self.level_size_ratio = ratio;
+        self
+    }
+
+    /// Level-0 table counts that trigger a compaction (default 4), slow
+    /// writers down by 1 ms each (default 8), and stall them until
+    /// compaction catches up (default 12).
+    pub fn l0_triggers(mut self, compact: usize, slowdown: usize, stop: usize) -> Self {
+        self.l0_compaction_trigger = compact;
+        self.l0_slowdown_trigger = slowdown;
+        self.l0_stop_trigger = stop;
+        self
+    }
+
     /// The file system to use (default: the operating system's). The
     /// reliability suites pass simulated and fault-injecting ones.
     pub fn file_system(mut self, fs: Arc<dyn FileSystem>) -> Self {
@@ -129,7 +224,67 @@ impl Options {
                 self.memtable_bytes
             ));
         }
-        Ok(())
+        let checks = [
+            (
+                self.max_frozen_memtables >= 1,
+                "max_frozen_memtables must be at least 1",
+            ),
+            (
+                self.background_threads >= 1,
+                "background_threads must be at least 1",
+            ),
+            (
+                self.max_open_tables >= 1,
+                "max_open_tables must be at least 1",
+            ),
+            (
+                (256..=1 << 20).contains(&self.table_block_bytes),
+                "table_block_bytes must be 256 B to 1 MiB",
+            ),
+            (
+                self.bloom_bits_per_key <= 64,
+                "bloom_bits_per_key must be at most 64",
+            ),
+            (
+                self.target_table_bytes >= 4096,
+                "target_table_bytes must be at least 4 KiB",
+            ),
+            (
+                self.level1_bytes >= 4096,
+                "level1_bytes must be at least 4 KiB",
+            ),
+            (
+                self.level_size_ratio >= 2,
+                "level_size_ratio must be at least 2",
+            ),
+            (
+                1 <= self.l0_compaction_trigger
+                    && self.l0_compaction_trigger <= self.l0_slowdown_trigger
+                    && self.l0_slowdown_trigger <= self.l0_stop_trigger,
+                "l0 triggers must satisfy 1 <= compact <= slowdown <= stop",
+            ),
+        ];
+        match checks.iter().find(|(ok, _)| !ok) {
+            Some((_, why)) => Err((*why).to_string()),
+            None => Ok(()),
+        }
+    }
+
+    pub(crate) fn table_options(&self) -> crate::table::TableOptions {
+        crate::table::TableOptions {
+            block_bytes: self.table_block_bytes,
+            bloom_bits_per_key: self.bloom_bits_per_key,
+            verify_checksums: self.verify_checksums,
+            ..crate::table::TableOptions::default()
+        }
+    }
+
+    pub(crate) fn picker_options(&self) -> crate::compaction::picker::PickerOptions {
+        crate::compaction::picker::PickerOptions {
+            l0_trigger: self.l0_compaction_trigger,
+            level1_bytes: self.level1_bytes,
+            level_ratio: self.level_size_ratio,
+        }
     }
 }
 
@@ -177,7 +332,10 @@ mod tests {
         assert_eq!(o.recovery_mode, RecoveryMode::TolerateTornTail);
         assert_eq!(o.wal_buffer_bytes, 0);
         assert!(o.validate().is_ok());
-        assert!(o.memtable_bytes(1).validate().is_err());
+        assert_eq!(o.background_threads, 2);
+        assert!(o.clone().memtable_bytes(1).validate().is_err());
+        assert!(o.clone().l0_triggers(4, 3, 12).validate().is_err());
+        assert!(o.clone().background_threads(0).validate().is_err());
         assert_eq!(WriteOptions::new().sync(true).sync, Some(true));
         assert_eq!(WriteOptions::default().sync, None);
     }

@@ -44,6 +44,9 @@ pub(crate) enum Work {
     Write(WriteBatch),
     /// Refuse every later request: the database is closing.
     Close,
+    /// Freeze the active memtable if it holds anything, so that it is
+    /// flushed (for `Db::flush_memtables`).
+    Freeze,
 }
 
 #[derive(Debug)]
@@ -132,7 +135,7 @@ impl Engine {
     pub(crate) fn submit(&self, work: Work, sync: bool) -> Result<()> {
         let bytes = match &work {
             Work::Write(batch) => batch.encoded_len(),
-            Work::Close => 0,
+            Work::Close | Work::Freeze => 0,
         };
         let request = Arc::new(Request {
             work: Mutex::new(Some(work)),
@@ -203,6 +206,16 @@ impl Engine {
         framed.clear();
         payloads.clear();
         let mut next_seq = self.visible_seq.load(Ordering::Acquire) + 1;
+        let writes = group.iter().any(|r| r.bytes > 0);
+        if writes {
+            // Back-pressure before anything is assigned: a stall or a
+            // closing database fails the group without poisoning it.
+            if let Err(e) = self.make_room() {
+                drop(scratch);
+                let results = group.iter().map(|_| Err(e.share())).collect();
+                return (results, self.wal.end());
+            }
+        }
         for request in group {
             let work = request.work.lock().take();
             let result = match work {
@@ -216,6 +229,7 @@ impl Engine {
                 None => Err(Error::InvalidArgument(
                     "internal: request committed twice".into(),
                 )),
+                Some(Work::Freeze) => self.freeze_if_not_empty(),
                 Some(Work::Write(batch)) if batch.is_empty() => Ok(()),
                 Some(Work::Write(batch)) => {
                     let count = batch.len() as u64;
@@ -263,12 +277,22 @@ impl Engine {
         }
     }
 
-    fn append_and_apply(&self, framed: &[u8], payloads: &[Bytes]) -> Result<WalPosition> {
-        if self.active_memtable_full() {
-            self.rotate_memtable()?;
+    fn freeze_if_not_empty(&self) -> Result<()> {
+        if self.current_state().active.is_empty() {
+            return Ok(());
         }
+        self.rotate_memtable().inspect_err(|e| self.poison(e))
+    }
+
+    /// Freezes the active memtable through the queue (only a leader may
+    /// rotate).
+    pub(crate) fn freeze_active_memtable(&self) -> Result<()> {
+        self.submit(Work::Freeze, false)
+    }
+
+    fn append_and_apply(&self, framed: &[u8], payloads: &[Bytes]) -> Result<WalPosition> {
         let end = self.wal.append(framed)?;
-        let memtables = self.memtables.read().clone();
+        let memtables = self.current_state();
         let internal = |(offset, why)| {
             // Our own encoding, just made: decoding cannot fail.
             Error::InvalidArgument(format!("internal: batch re-decode at {offset}: {why}"))

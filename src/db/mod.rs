@@ -1,143 +1,55 @@
-//! [`Db`]: the public handle, and [`Engine`], the shared state behind it.
+//! [`Db`]: the public handle. The engine behind it lives in [`engine`];
+//! the read path in [`read`], opening and recovery in [`recovery`], the
+//! background threads in [`background`].
 //!
 //! The path of a write: [`Db::write_opt`] validates the batch, then hands
-//! it to the group-commit queue ([`crate::commit`]), whose leader appends it
-//! to the WAL, inserts it into the active memtable and publishes its
-//! sequence numbers. The path of a read: load the published sequence number,
-//! then take the current set of memtables, and look in them newest first.
-//!
-//! # Invariants
-//! 1. Readers load `visible_seq` *before* the memtable set. Memtables only
-//!    ever move from active to frozen, never away, so the set a reader takes
-//!    holds every entry at or below the sequence number it loaded.
-//! 2. The directory lock is held from the start of open until close (or
-//!    the last handle drops), so at most one `Db` writes a directory.
+//! it to the group-commit queue ([`crate::commit`]), whose leader makes room
+//! (back-pressure, memtable rotation), appends the group to the WAL,
+//! inserts it into the active memtable and publishes its sequence numbers.
+//! Background threads flush frozen memtables to level-0 tables and compact
+//! tables down the levels.
 
+mod background;
+mod engine;
+mod read;
 mod recovery;
+mod stats;
 
-use crate::commit::{CommitQueue, Work};
-use crate::iter::{Iter, Source};
-use crate::key::{check_key, SeqNo, ValueKind};
-use crate::memtable::{MemTable, MemTableCursor};
+pub(crate) use engine::{Engine, SuperVersion};
+pub use stats::Stats;
+
+use crate::commit::Work;
+use crate::iter::Iter;
 use crate::options::{Options, WriteOptions};
-use crate::snapshot::{Snapshot, SnapshotList};
-use crate::wal::Wal;
+use crate::snapshot::Snapshot;
 use crate::{Error, Result, WriteBatch};
 use bytes::Bytes;
-use parking_lot::{Mutex, RwLock};
-use std::fmt::Debug;
+use parking_lot::Mutex;
+use read::{prefix_bounds, to_bytes_bound};
 use std::ops::{Bound, RangeBounds};
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::path::Path;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::thread::JoinHandle;
 
-/// The active memtable and the frozen ones, newest first.
+/// What every clone of a [`Db`] shares: the engine and its threads. When
+/// the last clone drops, the threads stop and the engine closes.
 #[derive(Debug)]
-pub(crate) struct MemTables {
-    pub active: Arc<MemTable>,
-    /// Frozen memtables, newest first. Until sorted tables exist they stay
-    /// in memory and are rebuilt from the WAL at open.
-    pub frozen: Vec<Arc<MemTable>>,
+struct Shared {
+    engine: Arc<Engine>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
 }
 
-impl MemTables {
-    /// Every memtable, newest first.
-    pub(crate) fn newest_first(&self) -> impl Iterator<Item = &Arc<MemTable>> {
-        std::iter::once(&self.active).chain(self.frozen.iter())
-    }
-}
-
-/// The state shared by every handle of one open database.
-#[derive(Debug)]
-pub(crate) struct Engine {
-    pub dir: PathBuf,
-    pub options: Options,
-    pub wal: Wal,
-    pub memtables: RwLock<Arc<MemTables>>,
-    /// The highest sequence number readers may see.
-    pub visible_seq: AtomicU64,
-    pub queue: CommitQueue,
-    pub snapshots: Arc<SnapshotList>,
-    poisoned: AtomicBool,
-    poison_cause: Mutex<Option<String>>,
-    pub closed: AtomicBool,
-    dir_lock: Mutex<Option<Box<dyn Debug + Send + Sync>>>,
-}
-
-impl Engine {
-    pub(crate) fn is_poisoned(&self) -> bool {
-        self.poisoned.load(Ordering::Acquire)
-    }
-
-    pub(crate) fn poisoned_error(&self) -> Error {
-        Error::Poisoned {
-            cause: self
-                .poison_cause
-                .lock()
-                .clone()
-                .unwrap_or_else(|| "unknown".into()),
-        }
-    }
-
-    /// Refuses every later write: called when a WAL write or fsync failed.
-    pub(crate) fn poison(&self, cause: &Error) {
-        let mut slot = self.poison_cause.lock();
-        if slot.is_none() {
-            *slot = Some(cause.to_string());
-        }
-        self.poisoned.store(true, Ordering::Release);
-    }
-
-    pub(crate) fn active_memtable_full(&self) -> bool {
-        self.memtables.read().active.approx_bytes() >= self.options.memtable_bytes
-    }
-
-    /// Freezes the active memtable; a new one and a new WAL segment take
-    /// the writes. Only the group-commit leader calls this.
-    pub(crate) fn rotate_memtable(&self) -> Result<()> {
-        self.wal.rotate()?;
-        let mut memtables = self.memtables.write();
-        let mut frozen = Vec::with_capacity(memtables.frozen.len() + 1);
-        frozen.push(Arc::clone(&memtables.active));
-        frozen.extend(memtables.frozen.iter().cloned());
-        *memtables = Arc::new(MemTables {
-            active: Arc::new(MemTable::new()),
-            frozen,
-        });
-        Ok(())
-    }
-
-    fn check_open(&self) -> Result<()> {
-        if self.closed.load(Ordering::Acquire) {
-            return Err(Error::Closed);
-        }
-        Ok(())
-    }
-
-    fn check_writable(&self) -> Result<()> {
-        self.check_open()?;
-        if self.is_poisoned() {
-            return Err(self.poisoned_error());
-        }
-        Ok(())
-    }
-
-    /// Makes everything appended to the WAL durable.
-    fn sync_wal(&self) -> Result<()> {
-        self.wal
-            .sync_to(self.wal.end())
-            .inspect_err(|e| self.poison(e))
+impl Shared {
+    fn stop_background(&self) {
+        let threads = std::mem::take(&mut *self.threads.lock());
+        background::stop(&self.engine, threads);
     }
 }
 
-impl Drop for Engine {
+impl Drop for Shared {
     fn drop(&mut self) {
-        // The last handle is gone: no writer can be running. Make buffered
-        // writes durable; an error here has no caller to go to, and a later
-        // open recovers whatever reached the disk.
-        if !self.closed.load(Ordering::Acquire) && !self.is_poisoned() {
-            let _ = self.sync_wal();
-        }
+        self.stop_background();
     }
 }
 
@@ -161,7 +73,7 @@ impl Drop for Engine {
 /// ```
 #[derive(Clone, Debug)]
 pub struct Db {
-    engine: Arc<Engine>,
+    shared: Arc<Shared>,
 }
 
 impl Db {
@@ -173,10 +85,20 @@ impl Db {
     /// another — has it open, and with [`Error::Corruption`] if the log is
     /// damaged other than by a torn tail (see [`crate::RecoveryMode`]).
     pub fn open(path: impl AsRef<Path>, options: Options) -> Result<Db> {
-        let engine = recovery::open(path.as_ref(), options)?;
+        let engine = Arc::new(recovery::open(path.as_ref(), options)?);
+        let threads =
+            background::spawn(&engine).map_err(|e| Error::io("starting background threads", e))?;
+        engine.background.notify_work();
         Ok(Db {
-            engine: Arc::new(engine),
+            shared: Arc::new(Shared {
+                engine,
+                threads: Mutex::new(threads),
+            }),
         })
+    }
+
+    fn engine(&self) -> &Engine {
+        &self.shared.engine
     }
 
     /// Sets `key` to `value` with the database's default durability.
@@ -209,25 +131,67 @@ impl Db {
         if let Some(why) = batch.validation_error() {
             return Err(Error::InvalidArgument(why.to_string()));
         }
-        self.engine.check_writable()?;
-        let sync = options.sync.unwrap_or(self.engine.options.sync_writes);
-        self.engine.submit(Work::Write(batch), sync)
+        self.engine().check_writable()?;
+        let sync = options.sync.unwrap_or(self.engine().options.sync_writes);
+        self.engine().submit(Work::Write(batch), sync)
     }
 
     /// The current value of `key`.
     pub fn get(&self, key: impl AsRef<[u8]>) -> Result<Option<Bytes>> {
-        self.get_at(
-            key.as_ref(),
-            self.engine.visible_seq.load(Ordering::Acquire),
-        )
+        let seq = self.engine().visible_seq.load(Ordering::Acquire);
+        self.get_at(key.as_ref(), seq)
+    }
+
+    /// Writes every memtable to a table (freezing the active one first),
+    /// and returns once they are all on disk in level 0. The WAL segments
+    /// they covered are deleted.
+    pub fn flush_memtables(&self) -> Result<()> {
+        self.engine().check_writable()?;
+        self.engine().flush_memtables()
+    }
+
+    /// Compacts the whole database down to its deepest level, dropping
+    /// every overwritten version and tombstone that no live snapshot needs.
+    pub fn compact(&self) -> Result<()> {
+        self.compact_range::<&[u8], _>(..)
+    }
+
+    /// Compacts the tables whose keys meet `range` (see [`Db::compact`]).
+    pub fn compact_range<K: AsRef<[u8]>, R: RangeBounds<K>>(&self, range: R) -> Result<()> {
+        self.engine().check_writable()?;
+        let lower = to_bytes_bound(range.start_bound());
+        let upper = to_bytes_bound(range.end_bound());
+        self.engine()
+            .compact_range(as_ref_bound(&lower), as_ref_bound(&upper))
+    }
+
+    /// Counters and the shape of the tree.
+    pub fn stats(&self) -> Stats {
+        let engine = self.engine();
+        let state = engine.current_state();
+        let counter = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
+        Stats {
+            flushes: counter(&engine.stats.flushes),
+            compactions: counter(&engine.stats.compactions),
+            stalls: counter(&engine.stats.stalls),
+            stall_micros: counter(&engine.stats.stall_micros),
+            slowdowns: counter(&engine.stats.slowdowns),
+            slowdown_micros: counter(&engine.stats.slowdown_micros),
+            level_tables: state.version.levels.iter().map(Vec::len).collect(),
+            level_bytes: (0..state.version.levels.len())
+                .map(|l| state.version.level_bytes(l))
+                .collect(),
+            active_memtable_bytes: state.active.approx_bytes() as u64,
+            frozen_memtables: state.frozen.len(),
+            open_tables: engine.table_cache.len(),
+            last_seq: engine.visible_seq.load(Ordering::Acquire),
+        }
     }
 
     /// A consistent view of the database as of now.
     pub fn snapshot(&self) -> Snapshot {
-        let guard = self
-            .engine
-            .snapshots
-            .register_current(&self.engine.visible_seq);
+        let engine = self.engine();
+        let guard = engine.snapshots.register_current(&engine.visible_seq);
         Snapshot::new(self.clone(), guard)
     }
 
@@ -249,34 +213,25 @@ impl Db {
     /// # Ok(()) }
     /// ```
     pub fn range<K: AsRef<[u8]>, R: RangeBounds<K>>(&self, range: R) -> Iter {
-        let guard = self
-            .engine
-            .snapshots
-            .register_current(&self.engine.visible_seq);
-        let seq = guard.seq();
-        self.iter_with(
-            to_bytes_bound(range.start_bound()),
-            to_bytes_bound(range.end_bound()),
-            guard,
-            seq,
-        )
+        let engine = self.engine();
+        let guard = engine.snapshots.register_current(&engine.visible_seq);
+        let lower = to_bytes_bound(range.start_bound());
+        let upper = to_bytes_bound(range.end_bound());
+        engine.iter(lower, upper, guard)
     }
 
     /// The live pairs whose key starts with `prefix`, ascending.
     pub fn prefix(&self, prefix: impl AsRef<[u8]>) -> Iter {
-        let guard = self
-            .engine
-            .snapshots
-            .register_current(&self.engine.visible_seq);
-        let seq = guard.seq();
+        let engine = self.engine();
+        let guard = engine.snapshots.register_current(&engine.visible_seq);
         let (lower, upper) = prefix_bounds(prefix.as_ref());
-        self.iter_with(lower, upper, guard, seq)
+        engine.iter(lower, upper, guard)
     }
 
     /// Makes every write acknowledged so far durable (fsyncs the WAL).
     pub fn flush(&self) -> Result<()> {
-        self.engine.check_writable()?;
-        self.engine.sync_wal()
+        self.engine().check_writable()?;
+        self.engine().sync_wal()
     }
 
     /// Closes the database: waits for writes in flight, makes everything
@@ -284,9 +239,13 @@ impl Db {
     /// opened again at once. Every clone of this handle is closed too; their
     /// calls fail with [`Error::Closed`].
     pub fn close(self) -> Result<()> {
-        self.engine.check_open()?;
-        let synced = self.engine.submit(Work::Close, true);
-        self.engine.dir_lock.lock().take();
+        self.engine().check_open()?;
+        let synced = self.engine().submit(Work::Close, true);
+        self.engine().closed.store(true, Ordering::Release);
+        // Engine invariant 2: no background thread may touch the directory
+        // once another process can lock it.
+        self.shared.stop_background();
+        self.engine().dir_lock.lock().take();
         synced
     }
 
@@ -297,153 +256,44 @@ impl Db {
     /// bytes. Not for production use.
     #[doc(hidden)]
     pub fn simulate_crash(self) {
-        self.engine.closed.store(true, Ordering::Release);
+        self.engine().closed.store(true, Ordering::Release);
         // Wait for a leader in flight: joining the queue as a write after
         // `closed` is set fails at once, but only once every earlier group
         // is done.
-        let _ = self.engine.submit(Work::Write(WriteBatch::new()), false);
-        self.engine.dir_lock.lock().take();
+        let _ = self.engine().submit(Work::Write(WriteBatch::new()), false);
+        self.shared.stop_background();
+        self.engine().dir_lock.lock().take();
     }
 
     /// The directory of the database.
     pub fn path(&self) -> &Path {
-        &self.engine.dir
+        &self.engine().dir
     }
 
-    pub(crate) fn get_at(&self, key: &[u8], seq: SeqNo) -> Result<Option<Bytes>> {
-        check_key(key).map_err(Error::InvalidArgument)?;
-        self.engine.check_open()?;
-        // Invariant 1: the sequence number was loaded by the caller first.
-        let memtables = self.engine.memtables.read().clone();
-        for table in memtables.newest_first() {
-            if let Some(found) = table.get(key, seq) {
-                return Ok(match found.kind {
-                    ValueKind::Value => Some(found.value),
-                    ValueKind::Tombstone => None,
-                });
-            }
-        }
-        Ok(None)
+    pub(crate) fn get_at(&self, key: &[u8], seq: u64) -> Result<Option<Bytes>> {
+        crate::key::check_key(key).map_err(Error::InvalidArgument)?;
+        self.engine().check_open()?;
+        self.engine().get_at(key, seq)
     }
 
-    pub(crate) fn range_at<K: AsRef<[u8]>, R: RangeBounds<K>>(
-        &self,
-        range: &R,
-        seq: SeqNo,
-    ) -> Iter {
-        let guard = SnapshotList::register(&self.engine.snapshots, seq);
-        self.iter_with(
-            to_bytes_bound(range.start_bound()),
-            to_bytes_bound(range.end_bound()),
-            guard,
-            seq,
-        )
+    pub(crate) fn range_at<K: AsRef<[u8]>, R: RangeBounds<K>>(&self, range: &R, seq: u64) -> Iter {
+        let guard = crate::snapshot::SnapshotList::register(&self.engine().snapshots, seq);
+        let lower = to_bytes_bound(range.start_bound());
+        let upper = to_bytes_bound(range.end_bound());
+        self.engine().iter(lower, upper, guard)
     }
 
-    pub(crate) fn prefix_at(&self, prefix: &[u8], seq: SeqNo) -> Iter {
-        let guard = SnapshotList::register(&self.engine.snapshots, seq);
+    pub(crate) fn prefix_at(&self, prefix: &[u8], seq: u64) -> Iter {
+        let guard = crate::snapshot::SnapshotList::register(&self.engine().snapshots, seq);
         let (lower, upper) = prefix_bounds(prefix);
-        self.iter_with(lower, upper, guard, seq)
-    }
-
-    fn iter_with(
-        &self,
-        lower: Bound<Bytes>,
-        upper: Bound<Bytes>,
-        guard: crate::snapshot::SnapshotGuard,
-        seq: SeqNo,
-    ) -> Iter {
-        if let Err(e) = self.engine.check_open() {
-            return Iter::failed(e, guard);
-        }
-        if is_empty_range(&lower, &upper) {
-            return Iter::empty(guard);
-        }
-        let memtables = self.engine.memtables.read().clone();
-        let sources: Vec<Box<dyn Source>> = memtables
-            .newest_first()
-            .map(|table| {
-                Box::new(MemTableCursor::new(
-                    Arc::clone(table),
-                    seq,
-                    lower.clone(),
-                    upper.clone(),
-                )) as Box<dyn Source>
-            })
-            .collect();
-        Iter::new(sources, guard)
+        self.engine().iter(lower, upper, guard)
     }
 }
 
-fn to_bytes_bound<K: AsRef<[u8]>>(bound: Bound<&K>) -> Bound<Bytes> {
+fn as_ref_bound(bound: &Bound<Bytes>) -> Bound<&[u8]> {
     match bound {
-        Bound::Included(k) => Bound::Included(Bytes::copy_from_slice(k.as_ref())),
-        Bound::Excluded(k) => Bound::Excluded(Bytes::copy_from_slice(k.as_ref())),
+        Bound::Included(k) => Bound::Included(&k[..]),
+        Bound::Excluded(k) => Bound::Excluded(&k[..]),
         Bound::Unbounded => Bound::Unbounded,
-    }
-}
-
-/// The key range of a prefix: `[prefix, successor)`, where the successor
-/// is the prefix with trailing `0xff` bytes removed and the last byte
-/// incremented (no upper bound if the prefix is all `0xff` or empty).
-pub(crate) fn prefix_bounds(prefix: &[u8]) -> (Bound<Bytes>, Bound<Bytes>) {
-    let lower = Bound::Included(Bytes::copy_from_slice(prefix));
-    let mut successor = prefix.to_vec();
-    while successor.last() == Some(&0xff) {
-        successor.pop();
-    }
-    let upper = match successor.last_mut() {
-        Some(last) => {
-            *last += 1;
-            Bound::Excluded(Bytes::from(successor))
-        }
-        None => Bound::Unbounded,
-    };
-    (lower, upper)
-}
-
-fn is_empty_range(lower: &Bound<Bytes>, upper: &Bound<Bytes>) -> bool {
-    use Bound::*;
-    match (lower, upper) {
-        (Included(l), Included(u)) => l > u,
-        (Included(l), Excluded(u)) | (Excluded(l), Included(u)) | (Excluded(l), Excluded(u)) => {
-            l >= u
-        }
-        _ => false,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn prefix_successor() {
-        let upper = |p: &[u8]| prefix_bounds(p).1;
-        assert_eq!(upper(b"ab"), Bound::Excluded(Bytes::from_static(b"ac")));
-        assert_eq!(
-            upper(b"a\xff\xff"),
-            Bound::Excluded(Bytes::from_static(b"b"))
-        );
-        assert_eq!(upper(b"\xff"), Bound::Unbounded);
-        assert_eq!(upper(b""), Bound::Unbounded);
-    }
-
-    #[test]
-    fn empty_ranges() {
-        let b = |s: &'static str| Bytes::from_static(s.as_bytes());
-        assert!(is_empty_range(
-            &Bound::Included(b("b")),
-            &Bound::Excluded(b("a"))
-        ));
-        assert!(is_empty_range(
-            &Bound::Included(b("a")),
-            &Bound::Excluded(b("a"))
-        ));
-        assert!(!is_empty_range(
-            &Bound::Included(b("a")),
-            &Bound::Included(b("a"))
-        ));
-        assert!(!is_empty_range(&Bound::Unbounded, &Bound::Excluded(b("a"))));
     }
 }

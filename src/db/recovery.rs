@@ -1,24 +1,32 @@
-//! Opening a database: take the directory lock, replay the WAL into
-//! memtables, cut a torn tail away, and start a fresh WAL segment.
+//! Opening a database: take the directory lock, replay the manifest (only
+//! the manifest: tables are opened lazily), replay the WAL segments newer
+//! than the last flush into memtables, cut a torn tail away, delete files
+//! no version needs (orphans of a crash), and start a fresh WAL segment.
 //!
 //! # Invariants
-//! 1. WAL segment numbers are contiguous; a gap is corruption (a segment
-//!    was lost), not something to skip over.
+//! 1. The live WAL segments (from the manifest's oldest live one on) are
+//!    contiguous; a gap is corruption (a segment was lost), not something
+//!    to skip over.
 //! 2. Sequence numbers strictly increase through the log.
 //! 3. A torn tail is removed from disk (and the removal synced) before the
 //!    new segment is created: otherwise, on the next open, the damaged
 //!    segment would no longer be the newest and its tail would read as
 //!    corruption.
 
-use super::{Engine, MemTables};
+use super::background::Background;
+use super::engine::{Engine, SuperVersion};
+use super::stats::Counters;
 use crate::batch::decode_batch;
 use crate::commit::CommitQueue;
-use crate::fs::{parse_file_name, read_all, FileKind, OpenMode, LOCK_FILE_NAME};
+use crate::fs::{
+    parse_file_name, read_all, wal_segment_name, FileKind, FileSystem, OpenMode, LOCK_FILE_NAME,
+};
 use crate::key::SeqNo;
 use crate::memtable::MemTable;
 use crate::options::Options;
 use crate::snapshot::SnapshotList;
-use crate::wal::format::SEGMENT_HEADER_LEN;
+use crate::version::{TableCache, VersionSet};
+use crate::wal::format::{SEGMENT_HEADER_LEN, SEGMENT_MAGIC};
 use crate::wal::{read_segment, Wal};
 use crate::{Error, Result};
 use bytes::Bytes;
@@ -54,34 +62,44 @@ pub(super) fn open(dir: &Path, options: Options) -> Result<Engine> {
         _ => Error::io(format!("locking {}", lock_path.display()), e),
     })?;
 
-    let mut segments: Vec<u64> = fs
+    let (versions, old_manifest) =
+        VersionSet::recover(Arc::clone(&fs), dir, options.recovery_mode)?;
+    let names = fs
         .list(dir)
-        .map_err(|e| Error::io(format!("listing {}", dir.display()), e))?
+        .map_err(|e| Error::io(format!("listing {}", dir.display()), e))?;
+    let oldest_live = versions.wal_oldest_live;
+    let mut segments: Vec<u64> = names
         .iter()
         .filter_map(|name| match parse_file_name(name) {
-            Some(FileKind::WalSegment(n)) => Some(n),
+            Some(FileKind::WalSegment(n)) if n >= oldest_live => Some(n),
             _ => None,
         })
         .collect();
     segments.sort_unstable();
-    for pair in segments.windows(2) {
-        if pair[1] != pair[0] + 1 {
-            let missing = dir.join(crate::fs::wal_segment_name(pair[0] + 1));
+    let expected_first = segments
+        .first()
+        .map(|&first| if oldest_live > 0 { oldest_live } else { first });
+    let mut expected = expected_first;
+    for &n in &segments {
+        if Some(n) != expected {
+            let missing = dir.join(wal_segment_name(expected.unwrap_or(n)));
             return Err(Error::corruption(
                 missing,
                 0,
                 "WAL segment missing from the sequence",
             ));
         }
+        expected = Some(n + 1);
     }
 
+    let mut next_segment = segments.last().map_or(oldest_live.max(1), |n| n + 1);
     let mut replay = Replay {
-        active: MemTable::new(),
+        active: MemTable::new(segments.first().copied().unwrap_or(next_segment)),
         frozen: Vec::new(),
-        last_seq: 0,
+        flushed_seq: versions.flushed_seq,
+        last_seq: versions.flushed_seq,
         memtable_bytes: options.memtable_bytes,
     };
-    let mut next_segment = segments.last().map_or(1, |n| n + 1);
     for (i, &number) in segments.iter().enumerate() {
         let kept = replay.segment(&options, dir, number, i + 1 == segments.len())?;
         if !kept {
@@ -90,26 +108,80 @@ pub(super) fn open(dir: &Path, options: Options) -> Result<Engine> {
             next_segment = number;
         }
     }
+    if replay.active.is_empty() {
+        // Nothing replayed into it: its writes start in the new segment.
+        replay.active = MemTable::new(next_segment);
+    }
 
+    remove_orphans(&*fs, dir, &names, &versions, old_manifest)?;
     let wal = Wal::create(Arc::clone(&fs), dir, next_segment, options.wal_buffer_bytes)?;
     let mut frozen = replay.frozen;
     frozen.reverse();
+    let version = versions.current();
+    let table_cache = Arc::new(TableCache::new(
+        Arc::clone(&fs),
+        options.table_options(),
+        options.max_open_tables,
+    ));
     Ok(Engine {
         dir: dir.to_path_buf(),
         wal,
-        memtables: RwLock::new(Arc::new(MemTables {
+        state: RwLock::new(Arc::new(SuperVersion {
             active: Arc::new(replay.active),
             frozen,
+            version,
         })),
+        versions: Mutex::new(versions),
+        table_cache,
         visible_seq: AtomicU64::new(replay.last_seq),
         queue: CommitQueue::default(),
         snapshots: Arc::new(SnapshotList::default()),
+        background: Background::default(),
+        stats: Counters::default(),
+        compaction_filter: None,
         poisoned: AtomicBool::new(false),
         poison_cause: Mutex::new(None),
         closed: AtomicBool::new(false),
+        stopping: AtomicBool::new(false),
         dir_lock: Mutex::new(Some(dir_lock)),
         options,
     })
+}
+
+/// Deletes what no version needs: tables the manifest does not list (a
+/// flush or compaction cut short), older manifests, a stray
+/// `CURRENT.tmp`, and WAL segments older than the oldest live one.
+fn remove_orphans(
+    fs: &dyn FileSystem,
+    dir: &Path,
+    names: &[String],
+    versions: &VersionSet,
+    old_manifest: Option<u64>,
+) -> Result<()> {
+    let live_tables = versions.live_table_numbers();
+    let mut removed = false;
+    for name in names {
+        let orphan = match parse_file_name(name) {
+            Some(FileKind::Table(n)) => !live_tables.contains(&n),
+            Some(FileKind::Manifest(n)) => {
+                n != versions.manifest_number() || old_manifest == Some(n)
+            }
+            Some(FileKind::CurrentTemp) => true,
+            Some(FileKind::WalSegment(n)) => n < versions.wal_oldest_live,
+            _ => false,
+        };
+        if orphan {
+            let path = dir.join(name);
+            fs.remove(&path)
+                .map_err(|e| Error::io(format!("removing orphan {}", path.display()), e))?;
+            removed = true;
+        }
+    }
+    if removed {
+        fs.sync_dir(dir)
+            .map_err(|e| Error::io(format!("syncing directory {}", dir.display()), e))?;
+    }
+    Ok(())
 }
 
 /// Memtables being rebuilt from the log.
@@ -117,6 +189,8 @@ struct Replay {
     active: MemTable,
     /// Oldest first while replaying.
     frozen: Vec<Arc<MemTable>>,
+    /// Writes at or below this are in tables already.
+    flushed_seq: SeqNo,
     last_seq: SeqNo,
     memtable_bytes: usize,
 }
@@ -131,13 +205,20 @@ impl Replay {
         newest: bool,
     ) -> Result<bool> {
         let fs = &options.fs;
-        let path = dir.join(crate::fs::wal_segment_name(number));
+        let path = dir.join(wal_segment_name(number));
         let io_err = |what: &str, e| Error::io(format!("{what} {}", path.display()), e);
         let file = fs
             .open(&path, OpenMode::Read)
             .map_err(|e| io_err("opening", e))?;
         let bytes = Bytes::from(read_all(&*file).map_err(|e| io_err("reading", e))?);
-        let contents = read_segment(&path, number, &bytes, newest, options.recovery_mode)?;
+        let contents = read_segment(
+            &path,
+            SEGMENT_MAGIC,
+            number,
+            &bytes,
+            newest,
+            options.recovery_mode,
+        )?;
 
         for record in &contents.records {
             let batch = decode_batch(&record.payload).map_err(|(at, why)| {
@@ -147,6 +228,10 @@ impl Replay {
                     format!("batch payload byte {at}: {why}"),
                 )
             })?;
+            if batch.last_seq() <= self.flushed_seq {
+                // Flushed before the crash; its segment was not deleted yet.
+                continue;
+            }
             if batch.first_seq <= self.last_seq {
                 return Err(Error::corruption(
                     &path,
@@ -157,16 +242,18 @@ impl Replay {
                     ),
                 ));
             }
-            if self.active.approx_bytes() >= self.memtable_bytes {
-                let full = std::mem::replace(&mut self.active, MemTable::new());
-                self.frozen.push(Arc::new(full));
-            }
             for op in &batch.ops {
                 self.active.insert(op);
             }
             self.last_seq = batch.last_seq();
         }
 
+        // Memtables change only at segment boundaries, so that every
+        // segment belongs to one memtable and a flush frees whole segments.
+        if self.active.approx_bytes() >= self.memtable_bytes {
+            let full = std::mem::replace(&mut self.active, MemTable::new(number + 1));
+            self.frozen.push(Arc::new(full));
+        }
         let mut kept = true;
         if contents.torn.is_some() {
             // Invariant 3.

@@ -27,6 +27,7 @@ pub(crate) use names::{
 };
 pub use os::OsFileSystem;
 
+use bytes::Bytes;
 use std::fmt::Debug;
 use std::io;
 use std::path::Path;
@@ -81,11 +82,21 @@ pub trait FileHandle: Send + Sync + Debug {
     /// Cuts the file to `len` bytes. Only used by recovery on WAL segments,
     /// which are never memory-mapped.
     fn truncate(&self, len: u64) -> io::Result<()>;
+    /// The whole file as one read-only buffer: a memory mapping where the
+    /// implementation supports it (the sorted tables read through this).
+    ///
+    /// The caller must never truncate, rewrite or append to a file while a
+    /// mapping of it is alive: only finished, synced table files are mapped.
+    /// This default reads the file into memory, which suits in-memory and
+    /// fault-injecting file systems.
+    fn map(&self) -> io::Result<Bytes> {
+        read_all(self).map(Bytes::from)
+    }
 }
 
 /// Reads the whole file into memory, in bounded steps so that a lying
 /// length can never trigger one huge allocation.
-pub(crate) fn read_all(file: &dyn FileHandle) -> io::Result<Vec<u8>> {
+pub(crate) fn read_all<F: FileHandle + ?Sized>(file: &F) -> io::Result<Vec<u8>> {
     let len = file.size()?;
     let mut out = Vec::new();
     let mut chunk = vec![0u8; 1 << 20];

@@ -154,7 +154,7 @@ mod tests {
     use crate::key::ValueKind;
 
     fn table_with(n: u64) -> Arc<MemTable> {
-        let table = MemTable::new();
+        let table = MemTable::new(1);
         for i in 0..n {
             for version in 0..2u64 {
                 table.insert(&BatchOp {

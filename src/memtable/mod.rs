@@ -173,15 +173,30 @@ impl Ord for MemKey {
 pub(crate) struct MemTable {
     map: SkipMap<MemKey, MemValue>,
     approx_bytes: AtomicUsize,
+    /// The WAL segment this memtable's first write went to; its writes are
+    /// in this segment and later ones, up to where the next memtable starts.
+    first_wal_segment: u64,
 }
 
 impl MemTable {
-    /// An empty memtable.
-    pub(crate) fn new() -> Self {
+    /// An empty memtable whose writes start in WAL segment
+    /// `first_wal_segment`.
+    pub(crate) fn new(first_wal_segment: u64) -> Self {
         MemTable {
             map: SkipMap::new(),
             approx_bytes: AtomicUsize::new(0),
+            first_wal_segment,
         }
+    }
+
+    /// The WAL segment this memtable's writes start in.
+    pub(crate) fn wal_segment(&self) -> u64 {
+        self.first_wal_segment
+    }
+
+    /// True when nothing was ever inserted.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.map.is_empty()
     }
 
     /// Inserts one operation. Only the write path's single writer calls it.
@@ -258,7 +273,7 @@ mod tests {
 
     #[test]
     fn get_sees_the_newest_version_at_a_snapshot() {
-        let table = MemTable::new();
+        let table = MemTable::new(1);
         table.insert(&op("a", 1, ValueKind::Value, "a1"));
         table.insert(&op("a", 3, ValueKind::Value, "a3"));
         table.insert(&op("a", 5, ValueKind::Tombstone, ""));

@@ -13,8 +13,11 @@
 //! one `Full` frame, or a `First`, any number of `Middle` and a `Last` frame
 //! when it is larger than [`FRAGMENT_PAYLOAD_MAX`].
 
-/// The segment header's magic bytes.
+/// The magic bytes of a WAL segment's header.
 pub(crate) const SEGMENT_MAGIC: [u8; 4] = *b"HFWL";
+/// The magic bytes of a manifest's header: the manifest is a log in the
+/// same framing, with its own magic so one is never taken for the other.
+pub(crate) const MANIFEST_MAGIC: [u8; 4] = *b"HFMF";
 /// The current segment format version.
 pub(crate) const SEGMENT_VERSION: u16 = 1;
 /// Bytes in the segment header.
@@ -52,10 +55,10 @@ impl FrameType {
     }
 }
 
-/// Encodes the header of segment `number`.
-pub(crate) fn encode_segment_header(number: u64) -> [u8; SEGMENT_HEADER_LEN] {
+/// Encodes the header of log file `number` with `magic`.
+pub(crate) fn encode_segment_header(magic: [u8; 4], number: u64) -> [u8; SEGMENT_HEADER_LEN] {
     let mut out = [0u8; SEGMENT_HEADER_LEN];
-    out[0..4].copy_from_slice(&SEGMENT_MAGIC);
+    out[0..4].copy_from_slice(&magic);
     out[4..6].copy_from_slice(&SEGMENT_VERSION.to_le_bytes());
     out[8..16].copy_from_slice(&number.to_le_bytes());
     let crc = crc32fast::hash(&out[0..16]);
@@ -63,8 +66,13 @@ pub(crate) fn encode_segment_header(number: u64) -> [u8; SEGMENT_HEADER_LEN] {
     out
 }
 
-/// Decodes a segment header and checks it names segment `expected_number`.
-pub(crate) fn decode_segment_header(bytes: &[u8], expected_number: u64) -> Result<(), String> {
+/// Decodes a log header and checks its magic and that it names file
+/// `expected_number`.
+pub(crate) fn decode_segment_header(
+    bytes: &[u8],
+    magic: [u8; 4],
+    expected_number: u64,
+) -> Result<(), String> {
     let Some(header) = bytes.get(..SEGMENT_HEADER_LEN) else {
         return Err(format!(
             "segment header needs {SEGMENT_HEADER_LEN} bytes, file has {}",
@@ -78,8 +86,12 @@ pub(crate) fn decode_segment_header(bytes: &[u8], expected_number: u64) -> Resul
             "segment header checksum: stored {stored:#010x}, computed {actual:#010x}"
         ));
     }
-    if header[0..4] != SEGMENT_MAGIC {
-        return Err("segment header magic is not HFWL".into());
+    if header[0..4] != magic {
+        return Err(format!(
+            "header magic is {:?}, expected {:?}",
+            String::from_utf8_lossy(&header[0..4]),
+            String::from_utf8_lossy(&magic)
+        ));
     }
     let version = u16::from_le_bytes([header[4], header[5]]);
     if version != SEGMENT_VERSION {
@@ -193,7 +205,7 @@ mod tests {
              01 00 00 00 00 00 00 00 01 00 00 00 \
              01 02 00 00 00 6b 31 02 00 00 00 76 31"
         );
-        let header = encode_segment_header(1);
+        let header = encode_segment_header(SEGMENT_MAGIC, 1);
         let hex: Vec<String> = header.iter().map(|b| format!("{b:02x}")).collect();
         assert_eq!(
             hex.join(" "),
@@ -250,12 +262,13 @@ mod tests {
 
     #[test]
     fn header_checks_number_and_checksum() {
-        let header = encode_segment_header(9);
-        assert!(decode_segment_header(&header, 9).is_ok());
-        assert!(decode_segment_header(&header, 8).is_err());
-        assert!(decode_segment_header(&header[..10], 9).is_err());
+        let header = encode_segment_header(SEGMENT_MAGIC, 9);
+        assert!(decode_segment_header(&header, SEGMENT_MAGIC, 9).is_ok());
+        assert!(decode_segment_header(&header, SEGMENT_MAGIC, 8).is_err());
+        assert!(decode_segment_header(&header, MANIFEST_MAGIC, 9).is_err());
+        assert!(decode_segment_header(&header[..10], SEGMENT_MAGIC, 9).is_err());
         let mut bad = header;
         bad[2] ^= 1;
-        assert!(decode_segment_header(&bad, 9).is_err());
+        assert!(decode_segment_header(&bad, SEGMENT_MAGIC, 9).is_err());
     }
 }

@@ -1,4 +1,4 @@
-//! Reading a WAL segment back at recovery: frames are checked and
+//! Reading a log file (a WAL segment or a manifest) back at recovery: frames are checked and
 //! reassembled into logical records, and damage is classified.
 //!
 //! # What counts as a torn tail
@@ -44,13 +44,14 @@ pub(crate) struct SegmentContents {
 /// damage be a torn tail.
 pub(crate) fn read_segment(
     path: &Path,
+    magic: [u8; 4],
     number: u64,
     bytes: &Bytes,
     newest: bool,
     mode: RecoveryMode,
 ) -> Result<SegmentContents> {
     let tolerate = newest && mode == RecoveryMode::TolerateTornTail;
-    if let Err(why) = decode_segment_header(bytes, number) {
+    if let Err(why) = decode_segment_header(bytes, magic, number) {
         // The header is synced before any record is written, so a damaged
         // header is a torn creation only if nothing follows it.
         if tolerate && bytes.len() <= SEGMENT_HEADER_LEN {
@@ -145,11 +146,13 @@ pub(crate) fn read_segment(
 
 #[cfg(test)]
 mod tests {
-    use super::super::format::{encode_record, encode_segment_header, FRAGMENT_PAYLOAD_MAX};
+    use super::super::format::{
+        encode_record, encode_segment_header, FRAGMENT_PAYLOAD_MAX, SEGMENT_MAGIC,
+    };
     use super::*;
 
     fn segment(records: &[&[u8]]) -> Vec<u8> {
-        let mut out = encode_segment_header(3).to_vec();
+        let mut out = encode_segment_header(SEGMENT_MAGIC, 3).to_vec();
         for r in records {
             encode_record(r, &mut out);
         }
@@ -158,7 +161,7 @@ mod tests {
 
     fn read(bytes: &[u8], newest: bool, mode: RecoveryMode) -> Result<SegmentContents> {
         let bytes = Bytes::copy_from_slice(bytes);
-        read_segment(Path::new("x.wal"), 3, &bytes, newest, mode)
+        read_segment(Path::new("x.wal"), SEGMENT_MAGIC, 3, &bytes, newest, mode)
     }
 
     #[test]

@@ -25,7 +25,7 @@
 //! `sync` held, never `active`, so the next group's append proceeds during
 //! it.
 
-use super::format::{encode_segment_header, SEGMENT_HEADER_LEN};
+use super::format::{encode_segment_header, SEGMENT_HEADER_LEN, SEGMENT_MAGIC};
 use crate::fs::{wal_segment_name, FileHandle, FileSystem, OpenMode};
 use crate::{Error, Result};
 use parking_lot::Mutex;
@@ -206,7 +206,7 @@ fn create_segment(fs: &dyn FileSystem, dir: &Path, number: u64) -> Result<Active
     let file = fs
         .open(&path, OpenMode::CreateNew)
         .map_err(|e| Error::io(format!("creating {}", path.display()), e))?;
-    file.append(&encode_segment_header(number))
+    file.append(&encode_segment_header(SEGMENT_MAGIC, number))
         .map_err(|e| Error::io(format!("writing header of {}", path.display()), e))?;
     file.sync()
         .map_err(|e| Error::io(format!("syncing {}", path.display()), e))?;
@@ -266,7 +266,15 @@ mod tests {
         for (number, newest) in [(5, false), (6, true)] {
             let path = tmp.path().join(wal_segment_name(number));
             let bytes = bytes::Bytes::from(std::fs::read(&path).unwrap());
-            let got = read_segment(&path, number, &bytes, newest, RecoveryMode::Strict).unwrap();
+            let got = read_segment(
+                &path,
+                SEGMENT_MAGIC,
+                number,
+                &bytes,
+                newest,
+                RecoveryMode::Strict,
+            )
+            .unwrap();
             assert_eq!(got.records.len(), 1);
             assert_eq!(&got.records[0].payload[..], b"first");
         }

@@ -1,0 +1,146 @@
+//! Background threads: they flush frozen memtables and run the compactions
+//! the picker chooses (`Options::background_threads` of them).
+//!
+//! One flush runs at a time (memtables are flushed oldest first, so the
+//! flushed sequence number only grows); compactions run beside it on
+//! tables no other compaction holds. A failure poisons the engine — the
+//! sticky background error: writes are refused until reopen, reads go on.
+
+use super::engine::Engine;
+use crate::compaction::picker::{pick, Pick};
+use parking_lot::{Condvar, Mutex};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+#[derive(Debug, Default)]
+struct State {
+    shutdown: bool,
+    flush_running: bool,
+}
+
+/// Coordination between writers, background threads and waiters.
+#[derive(Debug, Default)]
+pub(crate) struct Background {
+    state: Mutex<State>,
+    /// Signalled when there may be new work (a memtable froze, a compaction
+    /// finished and changed the levels).
+    work: Condvar,
+    /// Signalled when work finished (stalled writers and `flush_memtables`
+    /// wait on it).
+    progress: Condvar,
+}
+
+enum Job {
+    Flush,
+    Compact(Pick),
+}
+
+impl Background {
+    pub(crate) fn notify_work(&self) {
+        let _guard = self.state.lock();
+        self.work.notify_all();
+    }
+
+    pub(crate) fn notify_progress(&self) {
+        let _guard = self.state.lock();
+        self.progress.notify_all();
+        self.work.notify_all();
+    }
+
+    /// Waits for progress, at most `timeout`.
+    pub(crate) fn wait_progress(&self, timeout: Duration) {
+        let mut state = self.state.lock();
+        if !state.shutdown {
+            self.progress.wait_for(&mut state, timeout);
+        }
+    }
+}
+
+/// Starts the background threads.
+pub(crate) fn spawn(engine: &Arc<Engine>) -> std::io::Result<Vec<JoinHandle<()>>> {
+    (0..engine.options.background_threads)
+        .map(|i| {
+            let engine = Arc::clone(engine);
+            std::thread::Builder::new()
+                .name(format!("holdfast-bg-{i}"))
+                .spawn(move || worker(&engine))
+        })
+        .collect()
+}
+
+/// Stops the background threads and waits for them; running work is
+/// abandoned at its next check.
+pub(crate) fn stop(engine: &Engine, threads: Vec<JoinHandle<()>>) {
+    engine.stopping.store(true, Ordering::Release);
+    {
+        let mut state = engine.background.state.lock();
+        state.shutdown = true;
+        engine.background.work.notify_all();
+        engine.background.progress.notify_all();
+    }
+    for thread in threads {
+        let _ = thread.join();
+    }
+}
+
+fn worker(engine: &Engine) {
+    loop {
+        let job = {
+            let mut state = engine.background.state.lock();
+            loop {
+                if state.shutdown {
+                    return;
+                }
+                if !engine.is_poisoned() {
+                    if let Some(job) = next_job(engine, &mut state) {
+                        break job;
+                    }
+                }
+                engine
+                    .background
+                    .work
+                    .wait_for(&mut state, Duration::from_secs(1));
+            }
+        };
+        let result = match &job {
+            Job::Flush => engine.flush_oldest_memtable().map(|_| ()),
+            Job::Compact(pick) => engine.run_compaction(pick),
+        };
+        {
+            let mut state = engine.background.state.lock();
+            match &job {
+                Job::Flush => state.flush_running = false,
+                Job::Compact(pick) => engine.versions.lock().set_busy(&pick.all_inputs(), false),
+            }
+        }
+        if let Err(e) = result {
+            if !engine.stopping.load(Ordering::Acquire) {
+                engine.poison(&e);
+            }
+        }
+        engine.background.notify_progress();
+    }
+}
+
+/// The next job, claimed: a flush if a memtable waits and none runs, else
+/// a compaction if the picker finds one.
+fn next_job(engine: &Engine, state: &mut State) -> Option<Job> {
+    let current = engine.current_state();
+    if !state.flush_running && !current.frozen.is_empty() {
+        state.flush_running = true;
+        return Some(Job::Flush);
+    }
+    let mut versions = engine.versions.lock();
+    let options = engine.options.picker_options();
+    let version = versions.current();
+    let chosen = pick(
+        &version,
+        &versions.busy,
+        &versions.compact_pointers,
+        &options,
+    )?;
+    versions.set_busy(&chosen.all_inputs(), true);
+    Some(Job::Compact(chosen))
+}

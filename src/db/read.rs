@@ -1,0 +1,188 @@
+//! The read path: point reads and iterators over memtables and tables.
+//!
+//! A point read looks, newest data first, in: the active memtable, the
+//! frozen memtables, the level-0 tables whose key range holds the key
+//! (newest first), then in each sorted level the one table whose range
+//! holds it. The first version at or below the snapshot decides. Tables
+//! answer from their bloom filter first, so most tables cost no block read.
+//!
+//! An iterator merges one source per memtable, one per level-0 table that
+//! meets the range, and one [`LevelCursor`] per sorted level.
+
+use super::engine::{Engine, SuperVersion};
+use crate::iter::{Iter, Source};
+use crate::key::{SeqNo, ValueKind};
+use crate::memtable::MemTableCursor;
+use crate::snapshot::SnapshotGuard;
+use crate::version::LevelCursor;
+use crate::Result;
+use bytes::Bytes;
+use std::ops::Bound;
+use std::sync::Arc;
+
+impl Engine {
+    /// The value of `key` at `seq`, or `None`.
+    pub(crate) fn get_at(&self, key: &[u8], seq: SeqNo) -> Result<Option<Bytes>> {
+        // Engine invariant 1: the caller loaded `seq` before this state.
+        let state = self.current_state();
+        let found = match memtable_get(&state, key, seq) {
+            Some(found) => Some(found),
+            None => self.tables_get(&state, key, seq)?,
+        };
+        Ok(found.and_then(|(kind, value)| (kind == ValueKind::Value).then_some(value)))
+    }
+
+    fn tables_get(
+        &self,
+        state: &SuperVersion,
+        key: &[u8],
+        seq: SeqNo,
+    ) -> Result<Option<(ValueKind, Bytes)>> {
+        let version = &state.version;
+        for file in version.levels[0].iter().filter(|t| t.contains_key(key)) {
+            if let Some((_, kind, value)) = self.table_cache.get(file)?.get(key, seq)? {
+                return Ok(Some((kind, value)));
+            }
+        }
+        for level in 1..version.levels.len() {
+            let Some(file) = version.find_in_level(level, key) else {
+                continue;
+            };
+            if let Some((_, kind, value)) = self.table_cache.get(file)?.get(key, seq)? {
+                return Ok(Some((kind, value)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// An iterator over `(lower, upper)` at the guard's snapshot.
+    pub(crate) fn iter(
+        &self,
+        lower: Bound<Bytes>,
+        upper: Bound<Bytes>,
+        guard: SnapshotGuard,
+    ) -> Iter {
+        if let Err(e) = self.check_open() {
+            return Iter::failed(e, guard);
+        }
+        if is_empty_range(&lower, &upper) {
+            return Iter::empty(guard);
+        }
+        let seq = guard.seq();
+        let state = self.current_state();
+        let mut sources: Vec<Box<dyn Source>> = Vec::new();
+        for table in state.memtables() {
+            let cursor = MemTableCursor::new(Arc::clone(table), seq, lower.clone(), upper.clone());
+            sources.push(Box::new(cursor));
+        }
+        let (lo, hi) = (as_slice_bound(&lower), as_slice_bound(&upper));
+        for file in state.version.levels[0]
+            .iter()
+            .filter(|t| t.overlaps(lo, hi))
+        {
+            match self.table_cache.get(file) {
+                Ok(table) => {
+                    sources.push(Box::new(table.cursor(seq, lower.clone(), upper.clone())))
+                }
+                Err(e) => return Iter::failed(e, guard),
+            }
+        }
+        for level in 1..state.version.levels.len() {
+            let tables = state.version.overlapping(level, lo, hi);
+            if !tables.is_empty() {
+                let cache = Arc::clone(&self.table_cache);
+                let cursor = LevelCursor::new(cache, tables, seq, lower.clone(), upper.clone());
+                sources.push(Box::new(cursor));
+            }
+        }
+        Iter::new(sources, guard)
+    }
+}
+
+fn memtable_get(state: &SuperVersion, key: &[u8], seq: SeqNo) -> Option<(ValueKind, Bytes)> {
+    state
+        .memtables()
+        .find_map(|table| table.get(key, seq))
+        .map(|found| (found.kind, found.value))
+}
+
+fn as_slice_bound(bound: &Bound<Bytes>) -> Bound<&[u8]> {
+    match bound {
+        Bound::Included(k) => Bound::Included(&k[..]),
+        Bound::Excluded(k) => Bound::Excluded(&k[..]),
+        Bound::Unbounded => Bound::Unbounded,
+    }
+}
+
+pub(crate) fn to_bytes_bound<K: AsRef<[u8]>>(bound: Bound<&K>) -> Bound<Bytes> {
+    match bound {
+        Bound::Included(k) => Bound::Included(Bytes::copy_from_slice(k.as_ref())),
+        Bound::Excluded(k) => Bound::Excluded(Bytes::copy_from_slice(k.as_ref())),
+        Bound::Unbounded => Bound::Unbounded,
+    }
+}
+
+/// The key range of a prefix: `[prefix, successor)`, where the successor
+/// is the prefix with trailing `0xff` bytes removed and the last byte
+/// incremented (no upper bound if the prefix is all `0xff` or empty).
+pub(crate) fn prefix_bounds(prefix: &[u8]) -> (Bound<Bytes>, Bound<Bytes>) {
+    let lower = Bound::Included(Bytes::copy_from_slice(prefix));
+    let mut successor = prefix.to_vec();
+    while successor.last() == Some(&0xff) {
+        successor.pop();
+    }
+    let upper = match successor.last_mut() {
+        Some(last) => {
+            *last += 1;
+            Bound::Excluded(Bytes::from(successor))
+        }
+        None => Bound::Unbounded,
+    };
+    (lower, upper)
+}
+
+fn is_empty_range(lower: &Bound<Bytes>, upper: &Bound<Bytes>) -> bool {
+    use Bound::*;
+    match (lower, upper) {
+        (Included(l), Included(u)) => l > u,
+        (Included(l), Excluded(u)) | (Excluded(l), Included(u)) | (Excluded(l), Excluded(u)) => {
+            l >= u
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefix_successor() {
+        let upper = |p: &[u8]| prefix_bounds(p).1;
+        assert_eq!(upper(b"ab"), Bound::Excluded(Bytes::from_static(b"ac")));
+        assert_eq!(
+            upper(b"a\xff\xff"),
+            Bound::Excluded(Bytes::from_static(b"b"))
+        );
+        assert_eq!(upper(b"\xff"), Bound::Unbounded);
+        assert_eq!(upper(b""), Bound::Unbounded);
+    }
+
+    #[test]
+    fn empty_ranges() {
+        let b = |s: &'static str| Bytes::from_static(s.as_bytes());
+        assert!(is_empty_range(
+            &Bound::Included(b("b")),
+            &Bound::Excluded(b("a"))
+        ));
+        assert!(is_empty_range(
+            &Bound::Included(b("a")),
+            &Bound::Excluded(b("a"))
+        ));
+        assert!(!is_empty_range(
+            &Bound::Included(b("a")),
+            &Bound::Included(b("a"))
+        ));
+        assert!(!is_empty_range(&Bound::Unbounded, &Bound::Excluded(b("a"))));
+    }
+}
