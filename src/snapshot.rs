@@ -47,13 +47,6 @@ impl SnapshotList {
 
     /// The oldest registered snapshot, if any: compaction may drop only
     /// versions that no snapshot at or above it can see.
-    #[cfg_attr(
-        not(test),
-        expect(
-            dead_code,
-            reason = "read by compaction, which the sorted-tables work adds"
-        )
-    )]
     pub(crate) fn oldest(&self) -> Option<SeqNo> {
         self.live.lock().keys().next().copied()
     }

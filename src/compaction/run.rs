@@ -137,7 +137,7 @@ impl Engine {
         let mut seen = 0u64;
         while let Some(entry) = merged.next_entry()? {
             seen += 1;
-            if seen % ABORT_CHECK_ENTRIES == 0 && self.stopping.load(Ordering::Acquire) {
+            if seen.is_multiple_of(ABORT_CHECK_ENTRIES) && self.stopping.load(Ordering::Acquire) {
                 return Err(Error::Closed);
             }
             if !gc.keep(&entry, |key| version.is_bottommost_for(out_level, key)) {

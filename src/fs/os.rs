@@ -73,10 +73,25 @@ impl FileSystem for OsFileSystem {
             .mode(FILE_MODE)
             .open(path)?;
         match file.try_lock() {
-            Ok(()) => Ok(Box::new(file)),
+            Ok(()) => Ok(Box::new(DirLock(file))),
             Err(std::fs::TryLockError::WouldBlock) => Err(io::ErrorKind::WouldBlock.into()),
             Err(std::fs::TryLockError::Error(e)) => Err(e),
         }
+    }
+}
+
+/// The held directory lock.
+///
+/// It is released explicitly on drop, not just by closing the descriptor:
+/// the lock belongs to the open file description, and a child process
+/// forked by another thread holds a duplicate of it until its `exec`, so
+/// merely closing ours would leave the directory locked for that moment.
+#[derive(Debug)]
+struct DirLock(File);
+
+impl Drop for DirLock {
+    fn drop(&mut self) {
+        let _ = self.0.unlock();
     }
 }
 

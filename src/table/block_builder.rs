@@ -90,7 +90,7 @@ impl BlockBuilder {
         }
         out.extend_from_slice(&(self.restarts.len() as u32).to_le_bytes());
         debug_assert_eq!(out.len() - start, self.encoded_len());
-        debug_assert_eq!(self.restarts.first().is_some(), self.entries > 0);
+        debug_assert_eq!(!self.restarts.is_empty(), self.entries > 0);
         self.buf.clear();
         self.restarts.clear();
         self.since_restart = 0;

@@ -20,11 +20,11 @@
 use super::format::{split_internal_key, TRAILER_LEN};
 use super::reader::Table;
 use crate::iter::{Entry, Source};
-use crate::key::{SeqNo, SEQ_MAX};
+use crate::key::{SeqNo, ValueKind, SEQ_MAX};
 use crate::Result;
 use bytes::Bytes;
 use std::collections::VecDeque;
-use std::ops::Bound;
+use std::ops::{Bound, Range};
 use std::sync::Arc;
 
 /// One end of the cursor.
@@ -47,6 +47,8 @@ pub(crate) struct TableCursor {
     back: End,
     /// Reused key buffer for block decoding.
     key: Vec<u8>,
+    /// Reused buffer of one block's decoded entries.
+    pending: Vec<Pending>,
 }
 
 impl Table {
@@ -87,13 +89,39 @@ impl Table {
                 done: false,
             },
             key: Vec::new(),
+            pending: Vec::new(),
         }
     }
 
     /// Every entry, in order: for compaction and verification.
+    #[allow(
+        dead_code,
+        reason = "table interface for flush, compaction, the records layer and the CLI; not every caller exists yet"
+    )]
     pub(crate) fn cursor_all(self: &Arc<Self>) -> TableCursor {
         self.cursor(SEQ_MAX, Bound::Unbounded, Bound::Unbounded)
     }
+}
+
+/// Where a decoded entry's user key will come from.
+#[derive(Clone, Debug)]
+enum KeyAt {
+    /// These bytes of the mapping (the entry stores its whole key).
+    Mapped(Range<usize>),
+    /// These bytes of the block's key buffer.
+    Arena(Range<usize>),
+    /// The same user key as the entry queued just before.
+    Previous,
+}
+
+/// A decoded entry waiting for its block's key buffer to be frozen.
+#[derive(Debug)]
+struct Pending {
+    key: KeyAt,
+    seq: SeqNo,
+    kind: ValueKind,
+    /// Where the value lies in the mapping.
+    value: Range<usize>,
 }
 
 /// What decoding one block saw of the bounds.
@@ -105,20 +133,24 @@ struct Reach {
 }
 
 impl TableCursor {
-    /// Decodes block `i`, appending its visible in-range entries to `queue`.
+    /// Decodes block `i`, appending its visible in-range entries to the
+    /// queue of the front (`forward`) or back end.
+    ///
+    /// Keys cost at most one allocation per block: a key stored whole in
+    /// the block is a slice of the mapping, the other keys are copied into
+    /// one per-block buffer and sliced from it, and the versions of a key
+    /// share one `Bytes`.
     fn decode_block(&mut self, i: usize, forward: bool) -> Result<Reach> {
         let table = &*self.table;
         let (block, base) = table.data_block(i, table.verify_checksums)?;
-        let queue = if forward {
-            &mut self.front.queue
-        } else {
-            &mut self.back.queue
-        };
         let mut reach = Reach {
             before_lower: false,
             past_upper: false,
         };
-        let mut last_user: Option<Bytes> = None;
+        let mut arena = Vec::new();
+        // The source of the last key that was not `KeyAt::Previous`.
+        let mut last_key: Option<KeyAt> = None;
+        self.pending.clear();
         let mut iter = block.iter(&mut self.key);
         while let Some(raw) = iter.next_entry().map_err(|m| table.data_corruption(i, m))? {
             let ikey = iter.key();
@@ -137,24 +169,55 @@ impl TableCursor {
             if seq > self.snapshot {
                 continue;
             }
-            let key = match last_user {
-                Some(ref k) if k[..] == *user => k.clone(),
-                _ if raw.shared == 0 => {
+            let same = match &last_key {
+                Some(KeyAt::Mapped(r)) => table.data[r.clone()] == *user,
+                Some(KeyAt::Arena(r)) => arena[r.clone()] == *user,
+                Some(KeyAt::Previous) | None => false,
+            };
+            let key = if same {
+                KeyAt::Previous
+            } else {
+                let key = if raw.shared == 0 {
                     // The whole key is in the block: slice it, no copy.
                     let start = base + raw.key_delta.start;
-                    table.data.slice(start..start + user.len())
-                }
-                _ => Bytes::copy_from_slice(user),
+                    KeyAt::Mapped(start..start + user.len())
+                } else {
+                    let start = arena.len();
+                    arena.extend_from_slice(user);
+                    KeyAt::Arena(start..arena.len())
+                };
+                last_key = Some(key.clone());
+                key
             };
-            debug_assert_eq!(key.len() + TRAILER_LEN, ikey.len());
-            last_user = Some(key.clone());
-            queue.push_back(Entry {
+            debug_assert_eq!(user.len() + TRAILER_LEN, ikey.len());
+            self.pending.push(Pending {
                 key,
                 seq,
                 kind,
-                value: table
-                    .data
-                    .slice(base + raw.value.start..base + raw.value.end),
+                value: base + raw.value.start..base + raw.value.end,
+            });
+        }
+        let arena = Bytes::from(arena);
+        let queue = if forward {
+            &mut self.front.queue
+        } else {
+            &mut self.back.queue
+        };
+        for (n, pending) in self.pending.drain(..).enumerate() {
+            let key = match pending.key {
+                KeyAt::Mapped(r) => table.data.slice(r),
+                KeyAt::Arena(r) => arena.slice(r),
+                // Only ever after an entry of this block was queued.
+                KeyAt::Previous => match (n, queue.back()) {
+                    (1.., Some(previous)) => previous.key.clone(),
+                    _ => Bytes::new(),
+                },
+            };
+            queue.push_back(Entry {
+                key,
+                seq: pending.seq,
+                kind: pending.kind,
+                value: table.data.slice(pending.value),
             });
         }
         Ok(reach)

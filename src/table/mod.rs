@@ -55,6 +55,10 @@ mod writer;
 mod tests;
 
 pub(crate) use cursor::TableCursor;
+#[allow(
+    unused_imports,
+    reason = "table interface for flush, compaction, the records layer and the CLI; not every caller exists yet"
+)]
 pub(crate) use properties::TableProperties;
 pub(crate) use reader::Table;
 pub(crate) use writer::TableWriter;

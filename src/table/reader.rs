@@ -170,16 +170,28 @@ impl Table {
 
     /// False only if the table certainly holds no version of `user_key`
     /// (bloom filter only).
+    #[allow(
+        dead_code,
+        reason = "table interface for flush, compaction, the records layer and the CLI; not every caller exists yet"
+    )]
     pub(crate) fn may_contain(&self, user_key: &[u8]) -> bool {
         self.filter.may_contain(user_key)
     }
 
     /// The table's summary.
+    #[allow(
+        dead_code,
+        reason = "table interface for flush, compaction, the records layer and the CLI; not every caller exists yet"
+    )]
     pub(crate) fn properties(&self) -> &TableProperties {
         &self.properties
     }
 
     /// The file this table was opened from.
+    #[allow(
+        dead_code,
+        reason = "table interface for flush, compaction, the records layer and the CLI; not every caller exists yet"
+    )]
     pub(crate) fn path(&self) -> &Path {
         &self.path
     }

@@ -120,8 +120,7 @@ impl Version {
                 .unwrap_or_else(|| Arc::new(TableFile::new(meta.clone(), dir, Arc::clone(fs))));
             levels[usize::from(*level)].push(table);
         }
-        levels[0]
-            .sort_by(|a, b| (b.meta.max_seq, b.meta.number).cmp(&(a.meta.max_seq, a.meta.number)));
+        levels[0].sort_by_key(|t| std::cmp::Reverse((t.meta.max_seq, t.meta.number)));
         for (level, tables) in levels.iter_mut().enumerate().skip(1) {
             tables.sort_by(|a, b| a.meta.smallest.cmp(&b.meta.smallest));
             for pair in tables.windows(2) {
@@ -173,11 +172,6 @@ impl Version {
     /// Total file bytes in `level`.
     pub(crate) fn level_bytes(&self, level: usize) -> u64 {
         self.levels[level].iter().map(|t| t.meta.file_bytes).sum()
-    }
-
-    /// Total file bytes of every table.
-    pub(crate) fn total_bytes(&self) -> u64 {
-        (0..LEVELS).map(|l| self.level_bytes(l)).sum()
     }
 
     /// True when no table below `level` may hold `key`: a tombstone for it
