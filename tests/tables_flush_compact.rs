@@ -95,3 +95,32 @@ fn flush_compact_reopen_round_trip() {
     check(&db, &model);
     db.close().unwrap();
 }
+
+#[test]
+fn missing_current_with_tables_is_corruption_not_an_empty_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path(), small_options()).unwrap();
+    for i in 0..2_000u64 {
+        db.put(key(i), "v").unwrap();
+    }
+    db.flush_memtables().unwrap();
+    db.close().unwrap();
+    let tables = || {
+        std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .ends_with(".table")
+            })
+            .count()
+    };
+    let before = tables();
+    assert!(before > 0);
+    std::fs::remove_file(dir.path().join("CURRENT")).unwrap();
+    let err = Db::open(dir.path(), small_options()).unwrap_err();
+    assert!(err.is_corruption(), "{err}");
+    assert_eq!(tables(), before, "nothing was deleted");
+}

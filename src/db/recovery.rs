@@ -19,7 +19,8 @@ use super::stats::Counters;
 use crate::batch::decode_batch;
 use crate::commit::CommitQueue;
 use crate::fs::{
-    parse_file_name, read_all, wal_segment_name, FileKind, FileSystem, OpenMode, LOCK_FILE_NAME,
+    parse_file_name, read_all, wal_segment_name, FileKind, FileSystem, OpenMode, CURRENT_FILE_NAME,
+    LOCK_FILE_NAME,
 };
 use crate::key::SeqNo;
 use crate::memtable::MemTable;
@@ -62,6 +63,7 @@ pub(super) fn open(dir: &Path, options: Options) -> Result<Engine> {
         _ => Error::io(format!("locking {}", lock_path.display()), e),
     })?;
 
+    refuse_tables_without_current(&*fs, dir)?;
     let (versions, old_manifest) =
         VersionSet::recover(Arc::clone(&fs), dir, options.recovery_mode)?;
     let names = fs
@@ -146,6 +148,25 @@ pub(super) fn open(dir: &Path, options: Options) -> Result<Engine> {
         dir_lock: Mutex::new(Some(dir_lock)),
         options,
     })
+}
+
+/// Tables exist only after a manifest named by `CURRENT` listed them, so
+/// tables without `CURRENT` mean a damaged directory: refuse to open rather
+/// than start empty and delete them as orphans.
+fn refuse_tables_without_current(fs: &dyn FileSystem, dir: &Path) -> Result<()> {
+    let names = fs
+        .list(dir)
+        .map_err(|e| Error::io(format!("listing {}", dir.display()), e))?;
+    let has =
+        |kind: fn(FileKind) -> bool| names.iter().filter_map(|n| parse_file_name(n)).any(kind);
+    if !has(|k| k == FileKind::Current) && has(|k| matches!(k, FileKind::Table(_))) {
+        return Err(Error::corruption(
+            dir.join(CURRENT_FILE_NAME),
+            0,
+            "CURRENT is missing but table files exist",
+        ));
+    }
+    Ok(())
 }
 
 /// Deletes what no version needs: tables the manifest does not list (a
