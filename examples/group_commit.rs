@@ -44,7 +44,8 @@ fn main() -> holdfast::Result<()> {
     let rounds: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(5);
     let seconds: f64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(3.0);
     let run = Duration::from_secs_f64(seconds);
-    let dir = tempfile::tempdir_in(".").map_err(|e| holdfast::Error::InvalidArgument(e.to_string()))?;
+    let dir =
+        tempfile::tempdir_in(".").map_err(|e| holdfast::Error::InvalidArgument(e.to_string()))?;
     let db = Db::open(dir.path(), Options::default())?;
     let next = AtomicU64::new(0);
     let (mut one, mut eight, mut ratios) = (Vec::new(), Vec::new(), Vec::new());

@@ -134,8 +134,8 @@ impl Engine {
     /// Runs `work` through the queue and returns its outcome.
     pub(crate) fn submit(&self, work: Work, sync: bool) -> Result<()> {
         let bytes = match &work {
-            Work::Write(batch) => batch.encoded_len(),
-            Work::Close | Work::Freeze => 0,
+            Work::Write(batch) if !batch.is_empty() => batch.encoded_len(),
+            Work::Write(_) | Work::Close | Work::Freeze => 0,
         };
         let request = Arc::new(Request {
             work: Mutex::new(Some(work)),
@@ -291,6 +291,10 @@ impl Engine {
     }
 
     fn append_and_apply(&self, framed: &[u8], payloads: &[Bytes]) -> Result<WalPosition> {
+        if self.is_poisoned() {
+            // E.g. a `Freeze` earlier in this group failed to rotate the WAL.
+            return Err(self.poisoned_error());
+        }
         let end = self.wal.append(framed)?;
         let memtables = self.current_state();
         let internal = |(offset, why)| {

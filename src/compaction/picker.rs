@@ -2,8 +2,9 @@
 //!
 //! Leveled, as in LevelDB and RocksDB. Level 0 scores by table count
 //! (`count / l0_trigger`), each deeper level by size against its target
-//! (`level1_bytes × ratio^(level-1)`). The level with the highest score of
-//! at least 1 is compacted into the next one:
+//! (`level1_bytes × ratio^(level-1)`). Of the levels scoring at least 1,
+//! the highest-scoring one whose tables are not busy is compacted into the
+//! next one:
 //! * level 0: every level-0 table (they overlap and are ordered by age, so
 //!   taking all keeps invariant 1 of `version`), plus the level-1 tables
 //!   their key range meets;
@@ -36,16 +37,24 @@ pub(crate) struct Pick {
     pub level: usize,
     pub inputs: Vec<Arc<TableFile>>,
     pub next_inputs: Vec<Arc<TableFile>>,
+    /// Rewrite even a lone table (manual compaction: drop what GC can).
+    pub force_rewrite: bool,
 }
 
 impl Pick {
+    /// The level written: the next one, or the last level itself when
+    /// the last level is rewritten in place (manual compaction only).
     pub(crate) fn output_level(&self) -> usize {
-        self.level + 1
+        (self.level + 1).min(LEVELS - 1)
     }
 
     /// A move needs no rewrite: one table, nothing below it to merge with.
     pub(crate) fn is_move(&self) -> bool {
-        self.level > 0 && self.inputs.len() == 1 && self.next_inputs.is_empty()
+        !self.force_rewrite
+            && self.level > 0
+            && self.output_level() != self.level
+            && self.inputs.len() == 1
+            && self.next_inputs.is_empty()
     }
 
     pub(crate) fn all_inputs(&self) -> Vec<Arc<TableFile>> {
@@ -123,15 +132,20 @@ pub(crate) fn with_next_level(
     inputs: Vec<Arc<TableFile>>,
 ) -> Option<Pick> {
     let (smallest, largest) = key_range(&inputs)?;
-    let next_inputs = version.overlapping(
-        level + 1,
-        Bound::Included(&smallest[..]),
-        Bound::Included(&largest[..]),
-    );
+    let next_inputs = if level + 1 < LEVELS {
+        version.overlapping(
+            level + 1,
+            Bound::Included(&smallest[..]),
+            Bound::Included(&largest[..]),
+        )
+    } else {
+        Vec::new() // the last level, rewritten in place
+    };
     let pick = Pick {
         level,
         inputs,
         next_inputs,
+        force_rewrite: false,
     };
     let any_busy = pick
         .all_inputs()

@@ -162,20 +162,30 @@ impl Engine {
 
     /// Logs `edit` and installs the version it makes, with the memtables
     /// `memtables` chooses from the state current at that moment.
+    ///
+    /// If the edit reached the manifest but a later step failed (the
+    /// manifest rewrite), the new version is installed all the same — it
+    /// is durable — and the engine is poisoned. Poisoning happens after the
+    /// `versions` lock is released (engine invariant 3).
     fn install(
         &self,
         edit: VersionEdit,
         memtables: impl FnOnce(&SuperVersion) -> SuperVersion,
     ) -> Result<()> {
-        let mut versions = self.versions.lock();
-        let version = versions
-            .log_and_apply(edit)
-            .inspect_err(|e| self.poison(e))?;
-        let mut state = self.state.write();
-        let mut next = memtables(&state);
-        next.version = version;
-        *state = Arc::new(next);
-        Ok(())
+        let result = {
+            let mut versions = self.versions.lock();
+            let before = versions.current();
+            let result = versions.log_and_apply(edit);
+            let version = versions.current();
+            if !Arc::ptr_eq(&before, &version) {
+                let mut state = self.state.write();
+                let mut next = memtables(&state);
+                next.version = version;
+                *state = Arc::new(next);
+            }
+            result
+        };
+        result.map(|_| ()).inspect_err(|e| self.poison(e))
     }
 
     /// Deletes WAL segments whose data is all in tables now. A failure only
@@ -200,32 +210,38 @@ impl Engine {
         self.wait_for(|state| state.frozen.is_empty())
     }
 
-    /// Compacts every table whose keys meet `[lower, upper]` down to the
-    /// deepest level that holds data, dropping every version and tombstone
-    /// no snapshot needs.
+    /// Compacts every table whose keys meet `[lower, upper]` level by
+    /// level, down to and including the deepest level that holds data
+    /// (which moves one level down, or is rewritten in place if it is the
+    /// last), rewriting every table on the way — no moves — so every
+    /// version and tombstone no snapshot needs is dropped.
     pub(crate) fn compact_range(&self, lower: Bound<&[u8]>, upper: Bound<&[u8]>) -> Result<()> {
         self.flush_memtables()?;
         let mut level = 0;
-        while level < LEVELS - 1 {
-            let version = self.current_state().version.clone();
-            if level > 0 && level >= version.deepest_nonempty_level() {
-                break;
-            }
-            let mut inputs = version.overlapping(level, lower, upper);
-            if inputs.is_empty() {
-                level += 1;
-                continue;
-            }
-            if level == 0 {
-                // Level-0 tables overlap each other: taking only some could
-                // move a newer version below an older one (version
-                // invariant 1), so take them all.
-                inputs = version.levels[0].clone();
-            }
+        while level < LEVELS {
+            // Choose under the versions lock, from the version current
+            // there: a background compaction may have replaced tables since
+            // any earlier look.
             let pick = {
                 let mut versions = self.versions.lock();
-                let pick = with_next_level(&version, &versions.busy, level, inputs);
-                if let Some(pick) = &pick {
+                let version = versions.current();
+                if level > version.deepest_nonempty_level() {
+                    break;
+                }
+                let mut inputs = version.overlapping(level, lower, upper);
+                if level == 0 && !inputs.is_empty() {
+                    // Level-0 tables overlap each other: taking only some
+                    // could move a newer version below an older one
+                    // (version invariant 1), so take them all.
+                    inputs = version.levels[0].clone();
+                }
+                if inputs.is_empty() {
+                    level += 1;
+                    continue;
+                }
+                let mut pick = with_next_level(&version, &versions.busy, level, inputs);
+                if let Some(pick) = &mut pick {
+                    pick.force_rewrite = true;
                     versions.set_busy(&pick.all_inputs(), true);
                 }
                 pick

@@ -18,6 +18,7 @@ use super::stats::Counters;
 use crate::commit::CommitQueue;
 use crate::compaction::CompactionFilter;
 use crate::fs::FileSystem;
+use crate::key::SeqNo;
 use crate::memtable::MemTable;
 use crate::options::Options;
 use crate::snapshot::SnapshotList;
@@ -78,6 +79,27 @@ impl Engine {
 
     pub(crate) fn current_state(&self) -> Arc<SuperVersion> {
         Arc::clone(&self.state.read())
+    }
+
+    /// A state and the newest sequence number, consistent with each other,
+    /// for a read that registers no snapshot (`Db::get`).
+    ///
+    /// Loading the sequence number first and the state second, as
+    /// invariant 1 says, could take a state installed by a flush or
+    /// compaction that started after the load and dropped a version the read needs, since
+    /// nothing told it about this unregistered reader. So: take the state,
+    /// then the sequence number, and accept the pair only if the state was
+    /// still current after the load — then everything at or below that
+    /// sequence number is in it, and it holds the old tables and memtables
+    /// alive whatever is installed next.
+    pub(crate) fn read_view(&self) -> (Arc<SuperVersion>, SeqNo) {
+        loop {
+            let state = self.current_state();
+            let seq = self.visible_seq.load(Ordering::Acquire);
+            if Arc::ptr_eq(&state, &self.state.read()) {
+                return (state, seq);
+            }
+        }
     }
 
     pub(crate) fn is_poisoned(&self) -> bool {
@@ -155,12 +177,13 @@ impl Engine {
     pub(crate) fn make_room(&self) -> Result<()> {
         let options = &self.options;
         let mut slowed = false;
-        loop {
+        let mut stalled: Option<Instant> = None;
+        let result = loop {
             if self.is_poisoned() {
-                return Err(self.poisoned_error());
+                break Err(self.poisoned_error());
             }
             if self.stopping.load(Ordering::Acquire) {
-                return Err(Error::Closed);
+                break Err(Error::Closed);
             }
             let state = self.current_state();
             let l0 = state.version.levels[0].len();
@@ -168,9 +191,8 @@ impl Engine {
             if full && state.frozen.len() >= options.max_frozen_memtables
                 || l0 >= options.l0_stop_trigger
             {
-                let started = Instant::now();
+                stalled.get_or_insert_with(Instant::now);
                 self.background.wait_progress(Duration::from_millis(100));
-                self.stats.add_stall(started.elapsed());
                 continue;
             }
             if l0 >= options.l0_slowdown_trigger && !slowed {
@@ -182,10 +204,14 @@ impl Engine {
                 continue;
             }
             if full {
-                self.rotate_memtable().inspect_err(|e| self.poison(e))?;
+                break self.rotate_memtable().inspect_err(|e| self.poison(e));
             }
-            return Ok(());
+            break Ok(());
+        };
+        if let Some(started) = stalled {
+            self.stats.add_stall(started.elapsed());
         }
+        result
     }
 
     /// Waits until `done` holds for the current state (or the database is

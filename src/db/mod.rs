@@ -138,8 +138,10 @@ impl Db {
 
     /// The current value of `key`.
     pub fn get(&self, key: impl AsRef<[u8]>) -> Result<Option<Bytes>> {
-        let seq = self.engine().visible_seq.load(Ordering::Acquire);
-        self.get_at(key.as_ref(), seq)
+        let key = key.as_ref();
+        crate::key::check_key(key).map_err(Error::InvalidArgument)?;
+        self.engine().check_open()?;
+        self.engine().get_latest(key)
     }
 
     /// Writes every memtable to a table (freezing the active one first),
@@ -150,8 +152,10 @@ impl Db {
         self.engine().flush_memtables()
     }
 
-    /// Compacts the whole database down to its deepest level, dropping
-    /// every overwritten version and tombstone that no live snapshot needs.
+    /// Compacts the whole database: every table is rewritten, level by
+    /// level, into the level below the deepest one holding data (or in
+    /// place at the last level), dropping every overwritten version and
+    /// tombstone that no live snapshot needs.
     pub fn compact(&self) -> Result<()> {
         self.compact_range::<&[u8], _>(..)
     }

@@ -21,13 +21,23 @@ use std::ops::Bound;
 use std::sync::Arc;
 
 impl Engine {
-    /// The value of `key` at `seq`, or `None`.
+    /// The current value of `key`, or `None`.
+    pub(crate) fn get_latest(&self, key: &[u8]) -> Result<Option<Bytes>> {
+        let (state, seq) = self.read_view();
+        self.get_in(&state, key, seq)
+    }
+
+    /// The value of `key` at the registered snapshot `seq`, or `None`.
     pub(crate) fn get_at(&self, key: &[u8], seq: SeqNo) -> Result<Option<Bytes>> {
-        // Engine invariant 1: the caller loaded `seq` before this state.
-        let state = self.current_state();
-        let found = match memtable_get(&state, key, seq) {
+        // Engine invariant 1: the snapshot was registered (its sequence
+        // number loaded) before this state is taken.
+        self.get_in(&self.current_state(), key, seq)
+    }
+
+    fn get_in(&self, state: &SuperVersion, key: &[u8], seq: SeqNo) -> Result<Option<Bytes>> {
+        let found = match memtable_get(state, key, seq) {
             Some(found) => Some(found),
-            None => self.tables_get(&state, key, seq)?,
+            None => self.tables_get(state, key, seq)?,
         };
         Ok(found.and_then(|(kind, value)| (kind == ValueKind::Value).then_some(value)))
     }

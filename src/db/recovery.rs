@@ -23,6 +23,7 @@ use crate::fs::{
     LOCK_FILE_NAME,
 };
 use crate::key::SeqNo;
+use crate::manifest::VersionEdit;
 use crate::memtable::MemTable;
 use crate::options::Options;
 use crate::snapshot::SnapshotList;
@@ -81,6 +82,16 @@ pub(super) fn open(dir: &Path, options: Options) -> Result<Engine> {
     let expected_first = segments
         .first()
         .map(|&first| if oldest_live > 0 { oldest_live } else { first });
+    if segments.is_empty() && oldest_live > 0 {
+        // The oldest live segment was created before the memtable that
+        // uses it, so it exists unless it was lost (invariant 1).
+        let missing = dir.join(wal_segment_name(oldest_live));
+        return Err(Error::corruption(
+            missing,
+            0,
+            "every live WAL segment is missing",
+        ));
+    }
     let mut expected = expected_first;
     for &n in &segments {
         if Some(n) != expected {
@@ -115,8 +126,18 @@ pub(super) fn open(dir: &Path, options: Options) -> Result<Engine> {
         replay.active = MemTable::new(next_segment);
     }
 
-    remove_orphans(&*fs, dir, &names, &versions, old_manifest)?;
     let wal = Wal::create(Arc::clone(&fs), dir, next_segment, options.wal_buffer_bytes)?;
+    let mut versions = versions;
+    if replay.active.is_empty() && replay.frozen.is_empty() && !segments.is_empty() {
+        // The live segments hold nothing that is not in tables (a reopen
+        // without writes): make the new segment the oldest live one, so
+        // empty segments do not pile up across reopens.
+        versions.log_and_apply(VersionEdit {
+            wal_oldest_live: Some(next_segment),
+            ..VersionEdit::default()
+        })?;
+    }
+    remove_orphans(&*fs, dir, &names, &versions, old_manifest)?;
     let mut frozen = replay.frozen;
     frozen.reverse();
     let version = versions.current();

@@ -17,15 +17,19 @@
 //! 4. Files are created readable and writable by the owner only (`0600`),
 //!    directories `0700`.
 
+mod faulty;
 mod names;
 mod os;
+mod sim;
 
+pub use faulty::{call_site, CallKind, CallRecord, Fault, FaultPlan, FaultyFileSystem};
 pub use names::FileKind;
 pub(crate) use names::{
     manifest_name, parse_file_name, table_name, wal_segment_name, CURRENT_FILE_NAME,
     CURRENT_TEMP_NAME, LOCK_FILE_NAME,
 };
 pub use os::OsFileSystem;
+pub use sim::{CrashImage, DiskImage, ImageEntry, PowerCut, SimFileSystem, SimRng, UnsyncedFate};
 
 use bytes::Bytes;
 use std::fmt::Debug;

@@ -18,7 +18,7 @@
 //! Tags 0 and 6.. are invalid. `flags` bit 0: `earliest_expires_at` is set;
 //! bit 1: `latest_retain_until` is set; other bits must be zero.
 
-use crate::key::{check_key, SeqNo};
+use crate::key::{check_key, SeqNo, SEQ_MAX};
 use bytes::{BufMut, Bytes};
 
 /// Number of levels of the tree (level 0 plus six sorted levels).
@@ -154,8 +154,14 @@ fn decode_meta(r: &mut Reader<'_>) -> Result<TableMeta, (usize, String)> {
     let retain = r.i64()?;
     let smallest = r.key()?;
     let largest = r.key()?;
-    if smallest > largest || min_seq > max_seq || tombstones > entries {
+    if smallest > largest || min_seq > max_seq || max_seq > SEQ_MAX || tombstones > entries {
         return Err((at, format!("table {number}: inconsistent bounds or counts")));
+    }
+    if flags & FLAG_EXPIRES == 0 && expires != 0 || flags & FLAG_RETAIN == 0 && retain != 0 {
+        return Err((
+            at,
+            format!("table {number}: absent retention value is not 0"),
+        ));
     }
     Ok(TableMeta {
         number,
@@ -250,6 +256,49 @@ mod tests {
             added: vec![(0, meta(10)), (3, meta(11))],
             removed: vec![(1, 7)],
         }
+    }
+
+    /// The worked example of `docs/FORMAT.md`: the edit a flush logs.
+    #[test]
+    fn worked_example_matches_the_spec() {
+        let edit = VersionEdit {
+            last_seq: Some(2),
+            wal_oldest_live: Some(3),
+            added: vec![(
+                0,
+                TableMeta {
+                    number: 5,
+                    file_bytes: 232,
+                    min_seq: 1,
+                    max_seq: 2,
+                    entries: 2,
+                    tombstones: 1,
+                    earliest_expires_at: None,
+                    latest_retain_until: None,
+                    smallest: Bytes::from_static(b"k1"),
+                    largest: Bytes::from_static(b"k2"),
+                },
+            )],
+            ..VersionEdit::default()
+        };
+        let hex: Vec<String> = edit.encode().iter().map(|b| format!("{b:02x}")).collect();
+        let expected = [
+            "02 02 00 00 00 00 00 00 00",          // last_seq 2
+            "03 03 00 00 00 00 00 00 00",          // wal_oldest_live 3
+            "04 00",                               // add table, level 0
+            "05 00 00 00 00 00 00 00",             // number 5
+            "e8 00 00 00 00 00 00 00",             // file_bytes 232
+            "01 00 00 00 00 00 00 00",             // min_seq 1
+            "02 00 00 00 00 00 00 00",             // max_seq 2
+            "02 00 00 00 00 00 00 00",             // entries 2
+            "01 00 00 00 00 00 00 00",             // tombstones 1
+            "00",                                  // flags: no retention summary
+            "00 00 00 00 00 00 00 00",             // earliest_expires_at (absent)
+            "00 00 00 00 00 00 00 00",             // latest_retain_until (absent)
+            "02 00 00 00 6b 31 02 00 00 00 6b 32", // "k1", "k2"
+        ]
+        .join(" ");
+        assert_eq!(hex.join(" "), expected);
     }
 
     #[test]

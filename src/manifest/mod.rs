@@ -25,7 +25,7 @@ use crate::fs::{
 };
 use crate::options::RecoveryMode;
 use crate::wal::format::{encode_record, encode_segment_header, MANIFEST_MAGIC};
-use crate::wal::read_segment;
+use crate::wal::{read_segment, valid_frame_after};
 use crate::{Error, Result};
 use bytes::Bytes;
 use std::io;
@@ -44,7 +44,8 @@ pub(crate) struct ManifestWriter {
 
 impl ManifestWriter {
     /// Creates manifest file `number` holding `snapshot`, syncs it and
-    /// points `CURRENT` at it (invariant 2).
+    /// points `CURRENT` at it (invariant 2). The caller guarantees that
+    /// `CURRENT` does not name `number`.
     pub(crate) fn create(
         fs: &dyn FileSystem,
         dir: &Path,
@@ -54,6 +55,13 @@ impl ManifestWriter {
         let name = manifest_name(number);
         let path = dir.join(&name);
         let io_err = |what: &str, e| Error::io(format!("{what} {}", path.display()), e);
+        // A file of this name can only be left by a crash between its
+        // creation and the switch of `CURRENT` (its number was never
+        // logged, so it is handed out again): nothing refers to it.
+        match fs.remove(&path) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(io_err("removing", e)),
+            _ => {}
+        }
         let file = fs
             .open(&path, OpenMode::CreateNew)
             .map_err(|e| io_err("creating", e))?;
@@ -162,6 +170,19 @@ pub(crate) fn recover(
     // An edit whose append was cut by a crash was never acknowledged: the
     // manifest, like the newest WAL segment, may have a torn tail.
     let contents = read_segment(&path, MANIFEST_MAGIC, number, &bytes, true, mode)?;
+    if contents.torn.is_some() {
+        // Every edit is synced before the next is appended, so only the
+        // last append can be torn: intact edits after the damage mean the
+        // damage is in acknowledged edits, and dropping them would lose
+        // tables.
+        if let Some(at) = valid_frame_after(&bytes, contents.valid_len as usize + 1) {
+            return Err(Error::corruption(
+                &path,
+                contents.valid_len,
+                format!("damaged version edit followed by an intact one at offset {at}"),
+            ));
+        }
+    }
     let mut edits = Vec::with_capacity(contents.records.len());
     for record in &contents.records {
         let edit = VersionEdit::decode(&record.payload).map_err(|(at, why)| {
@@ -245,6 +266,22 @@ mod tests {
         assert!(recover(&fs, tmp.path(), RecoveryMode::Strict)
             .unwrap_err()
             .is_corruption());
+
+        // Damage in an edit that is followed by an intact one is not a torn
+        // tail: it is corruption, not a reason to drop acknowledged edits.
+        let mut writer = ManifestWriter::create(&fs, tmp.path(), 2, &edit(1)).unwrap();
+        writer.append(&edit(2)).unwrap();
+        writer.append(&edit(3)).unwrap();
+        let path = tmp.path().join(manifest_name(2));
+        let mut bytes = std::fs::read(&path).unwrap();
+        // Header 20 bytes, then three 16-byte records (7-byte frame header,
+        // 9-byte edit): flip a byte inside the second record's edit.
+        assert_eq!(bytes.len(), 20 + 3 * 16);
+        let second_edit = 20 + 16 + 8;
+        bytes[second_edit] ^= 0x40;
+        std::fs::write(&path, &bytes).unwrap();
+        let err = recover(&fs, tmp.path(), RecoveryMode::TolerateTornTail).unwrap_err();
+        assert!(err.is_corruption(), "{err}");
 
         std::fs::write(tmp.path().join(CURRENT_FILE_NAME), b"MANIFEST-1\n").unwrap();
         assert!(recover(&fs, tmp.path(), RecoveryMode::Strict)

@@ -10,5 +10,5 @@ pub(crate) mod format;
 pub(crate) mod reader;
 pub(crate) mod writer;
 
-pub(crate) use reader::read_segment;
+pub(crate) use reader::{read_segment, valid_frame_after};
 pub(crate) use writer::{Wal, WalPosition};

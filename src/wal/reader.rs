@@ -144,6 +144,22 @@ pub(crate) fn read_segment(
     }
 }
 
+/// The offset of the first position at or after `from` where a complete,
+/// valid `Full` or `First` frame starts, if any. For logs whose every append
+/// is synced before the next (the manifest), a torn tail can only be the
+/// last append, so the start of another record after the damage means the
+/// damage is not a torn tail. `Middle` and `Last` frames do not count: they
+/// may be surviving fragments of the torn append itself.
+pub(crate) fn valid_frame_after(bytes: &[u8], from: usize) -> Option<usize> {
+    (from..bytes.len().saturating_sub(FRAME_HEADER_LEN)).find(|&pos| {
+        // Cheap filter first: only a record-starting type byte is worth a CRC.
+        matches!(
+            FrameType::from_u8(bytes[pos + 6]),
+            Some(FrameType::Full | FrameType::First)
+        ) && decode_frame(&bytes[pos..]).is_ok()
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::format::{
@@ -216,6 +232,24 @@ mod tests {
         assert_eq!(got.records.len(), 1);
         let err = read(&bytes, false, RecoveryMode::TolerateTornTail).unwrap_err();
         assert!(matches!(err, Error::Corruption { offset, .. } if offset == valid));
+    }
+
+    #[test]
+    fn valid_frames_after_damage_are_found() {
+        let bytes = segment(&[b"one", b"two", b"three"]);
+        let mut damaged = bytes.clone();
+        damaged[SEGMENT_HEADER_LEN + 2] ^= 1; // inside the first frame
+        let got = read(&damaged, true, RecoveryMode::TolerateTornTail).unwrap();
+        assert_eq!(got.valid_len, SEGMENT_HEADER_LEN as u64);
+        let second = SEGMENT_HEADER_LEN + FRAME_HEADER_LEN + 3;
+        assert_eq!(
+            valid_frame_after(&damaged, SEGMENT_HEADER_LEN + 1),
+            Some(second)
+        );
+        assert_eq!(
+            valid_frame_after(&bytes[..bytes.len() - 1], second + 1),
+            None
+        );
     }
 
     #[test]

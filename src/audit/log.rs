@@ -1,0 +1,363 @@
+//! [`AuditLog`]: the audit file on disk — opened and verified, appended to
+//! with an fsync per entry, read back and re-verified.
+//!
+//! # Invariants
+//! 1. An entry is acknowledged (`append` returns it) only after its record
+//!    is fsynced. A failed append or fsync fails the log for good: every
+//!    later append is [`Error::Poisoned`] until the trail is reopened
+//!    (retrying an fsync can report success for data the kernel dropped).
+//! 2. The in-memory head (`checkpoint()`) is always an entry that is
+//!    durable on disk, and `verify` fails if the file no longer holds it.
+//! 3. `open` verifies the whole chain before anything is appended, so an
+//!    entry is never chained onto a damaged or forged predecessor; and it
+//!    cuts bytes only under the torn-tail rule of [`super::file`].
+//! 4. Entries' times never decrease (`append` refuses an earlier time).
+
+use super::chain::{check_checkpoint, AuditCheckpoint, ChainState};
+use super::entry::AuditEntry;
+use super::event::AuditEvent;
+use super::file::{
+    audit_file_name, check_torn_tail, parse_audit_file_name, AUDIT_FILE_NUMBER, AUDIT_MAGIC,
+};
+use crate::fs::{read_all, FileHandle, FileSystem, OpenMode};
+use crate::options::RecoveryMode;
+use crate::wal::format::{encode_record, encode_segment_header, SEGMENT_HEADER_LEN};
+use crate::wal::read_segment;
+use crate::wal::reader::WalRecord;
+use crate::{Error, Result};
+use bytes::Bytes;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Bytes that `open` cut from the end of the file: the remains of an append
+/// that a crash interrupted (or damage to the last entry, which looks the
+/// same; a checkpoint taken after that entry tells the two apart).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TornTail {
+    /// Where the cut bytes began.
+    pub offset: u64,
+    /// How many bytes were cut.
+    pub bytes: u64,
+    /// What the reader found wrong there.
+    pub detail: String,
+}
+
+/// The open audit trail of one database directory. See the module
+/// documentation of [`crate::audit`].
+#[derive(Debug)]
+pub struct AuditLog {
+    path: PathBuf,
+    file: Arc<dyn FileHandle>,
+    chain: ChainState,
+    torn: Option<TornTail>,
+    /// Why the log refuses appends, after a failed append or fsync.
+    failed: Option<String>,
+}
+
+impl AuditLog {
+    /// Opens the trail in `dir`, creating an empty one if there is none.
+    ///
+    /// Reads and verifies the whole chain (invariant 3). A torn last record
+    /// is cut and reported by [`Self::torn_tail`]; any other damage, and a
+    /// broken chain, is [`Error::Corruption`] and the file is left as it is.
+    pub fn open(fs: &dyn FileSystem, dir: &Path) -> Result<AuditLog> {
+        let names = fs
+            .list(dir)
+            .map_err(|e| Error::io(format!("listing {}", dir.display()), e))?;
+        let mut found = false;
+        for name in &names {
+            match parse_audit_file_name(name) {
+                Some(AUDIT_FILE_NUMBER) => found = true,
+                Some(_) => {
+                    return Err(Error::corruption(
+                        dir.join(name),
+                        0,
+                        format!(
+                            "unexpected audit file: this version keeps the trail in {}",
+                            audit_file_name(AUDIT_FILE_NUMBER)
+                        ),
+                    ))
+                }
+                None => {}
+            }
+        }
+        let path = dir.join(audit_file_name(AUDIT_FILE_NUMBER));
+        if found {
+            Self::open_existing(fs, dir, path)
+        } else {
+            Self::create(fs, dir, path)
+        }
+    }
+
+    fn create(fs: &dyn FileSystem, dir: &Path, path: PathBuf) -> Result<AuditLog> {
+        let io_err = |what: &str, e| Error::io(format!("{what} {}", path.display()), e);
+        let file = fs
+            .open(&path, OpenMode::CreateNew)
+            .map_err(|e| io_err("creating", e))?;
+        let header = encode_segment_header(AUDIT_MAGIC, AUDIT_FILE_NUMBER);
+        file.append(&header).map_err(|e| io_err("writing", e))?;
+        file.sync().map_err(|e| io_err("syncing", e))?;
+        // Without this the file's directory entry may be lost on power
+        // failure, taking acknowledged entries with it.
+        fs.sync_dir(dir)
+            .map_err(|e| Error::io(format!("syncing directory {}", dir.display()), e))?;
+        Ok(AuditLog {
+            path,
+            file,
+            chain: ChainState::new(),
+            torn: None,
+            failed: None,
+        })
+    }
+
+    fn open_existing(fs: &dyn FileSystem, dir: &Path, path: PathBuf) -> Result<AuditLog> {
+        let io_err = |what: &str, e| Error::io(format!("{what} {}", path.display()), e);
+        let file = fs
+            .open(&path, OpenMode::ReadWrite)
+            .map_err(|e| io_err("opening", e))?;
+        let bytes = Bytes::from(read_all(&*file).map_err(|e| io_err("reading", e))?);
+        let contents = read_segment(
+            &path,
+            AUDIT_MAGIC,
+            AUDIT_FILE_NUMBER,
+            &bytes,
+            true,
+            RecoveryMode::TolerateTornTail,
+        )?;
+        let valid_len = contents.valid_len;
+        if let Some(why) = &contents.torn {
+            check_torn_tail(&bytes, valid_len as usize).map_err(|not_torn| {
+                Error::corruption(&path, valid_len, format!("{why}; {not_torn}"))
+            })?;
+        }
+        let mut chain = ChainState::new();
+        for record in &contents.records {
+            decode_next(&path, record, &mut chain)?;
+        }
+        // Only now, with every entry before it verified, is the tail cut.
+        let torn = match contents.torn {
+            None => None,
+            Some(detail) => {
+                file.truncate(valid_len)
+                    .map_err(|e| io_err("truncating", e))?;
+                if valid_len == 0 {
+                    // The crash cut the file's creation: write its header again.
+                    let header = encode_segment_header(AUDIT_MAGIC, AUDIT_FILE_NUMBER);
+                    file.append(&header).map_err(|e| io_err("writing", e))?;
+                    debug_assert_eq!(header.len(), SEGMENT_HEADER_LEN);
+                }
+                file.sync().map_err(|e| io_err("syncing", e))?;
+                fs.sync_dir(dir)
+                    .map_err(|e| Error::io(format!("syncing directory {}", dir.display()), e))?;
+                Some(TornTail {
+                    offset: valid_len,
+                    bytes: bytes.len() as u64 - valid_len,
+                    detail,
+                })
+            }
+        };
+        Ok(AuditLog {
+            path,
+            file,
+            chain,
+            torn,
+            failed: None,
+        })
+    }
+
+    /// Appends an entry for `event`, done by `actor` at `time` (engine
+    /// clock, ms since the epoch), and returns it once it is durable.
+    ///
+    /// [`Error::InvalidArgument`] (nothing written) for an empty actor, a
+    /// field past its limit or a time before the last entry's;
+    /// [`Error::Io`] when the write or fsync fails, after which the log is
+    /// poisoned (invariant 1); [`Error::Poisoned`] after such a failure.
+    pub fn append(
+        &mut self,
+        time: i64,
+        actor: impl Into<String>,
+        event: AuditEvent,
+    ) -> Result<AuditEntry> {
+        if let Some(cause) = &self.failed {
+            return Err(Error::Poisoned {
+                cause: cause.clone(),
+            });
+        }
+        if time < self.chain.last_time() {
+            return Err(Error::InvalidArgument(format!(
+                "audit time {time} is before the last entry's {}",
+                self.chain.last_time()
+            )));
+        }
+        let head = self.chain.head();
+        let entry = AuditEntry::seal(head.seq + 1, time, actor.into(), event, head.hash)
+            .map_err(|why| Error::InvalidArgument(format!("audit entry: {why}")))?;
+        let payload = entry
+            .encode()
+            .map_err(|why| Error::InvalidArgument(format!("audit entry: {why}")))?;
+        let mut framed = Vec::new();
+        encode_record(&payload, &mut framed);
+        let written = self.file.append(&framed).and_then(|()| self.file.sync());
+        if let Err(e) = written {
+            let err = Error::io(format!("appending to {}", self.path.display()), e);
+            self.failed = Some(err.to_string());
+            return Err(err);
+        }
+        let pushed = self.chain.push(&entry);
+        debug_assert!(
+            pushed.is_ok(),
+            "a sealed entry extends the chain: {pushed:?}"
+        );
+        if let Err(why) = pushed {
+            self.failed = Some(why.clone());
+            return Err(Error::Poisoned { cause: why });
+        }
+        Ok(entry)
+    }
+
+    /// The last acknowledged entry's sequence number and hash, for the
+    /// application to keep somewhere this database cannot rewrite.
+    pub fn checkpoint(&self) -> AuditCheckpoint {
+        self.chain.head()
+    }
+
+    /// What `open` cut from the end of the file, if anything. The records
+    /// layer should record it as [`AuditEvent::TornTailRemoved`].
+    pub fn torn_tail(&self) -> Option<&TornTail> {
+        self.torn.as_ref()
+    }
+
+    /// The audit file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The entries as they are on disk now, oldest first, each checked
+    /// against the one before it (framing, decoding and the chain's rules);
+    /// the first failure ends the iteration as [`Error::Corruption`].
+    pub fn iter(&self) -> Result<AuditIter> {
+        let bytes = Bytes::from(
+            read_all(&*self.file)
+                .map_err(|e| Error::io(format!("reading {}", self.path.display()), e))?,
+        );
+        // Strict: a live trail has no torn tail (open cut it) unless an
+        // append failed, and then the damage is worth reporting.
+        let contents = read_segment(
+            &self.path,
+            AUDIT_MAGIC,
+            AUDIT_FILE_NUMBER,
+            &bytes,
+            true,
+            RecoveryMode::Strict,
+        )?;
+        Ok(AuditIter {
+            path: self.path.clone(),
+            records: contents.records.into_iter(),
+            chain: ChainState::new(),
+            failed: false,
+            end: bytes.len() as u64,
+        })
+    }
+
+    /// Re-reads the file and re-hashes the whole chain, end to end; checks
+    /// that it still holds this handle's head (invariant 2). Returns the
+    /// head found on disk.
+    pub fn verify(&self) -> Result<AuditCheckpoint> {
+        self.scan(&[self.checkpoint()], |_| Ok(()))
+    }
+
+    /// [`Self::verify`], and checks that the entry at `checkpoint.seq`
+    /// exists and has `checkpoint.hash`: fails on truncation, rollback, or a
+    /// chain rewritten from that entry or earlier.
+    pub fn verify_against(&self, checkpoint: &AuditCheckpoint) -> Result<()> {
+        self.scan(&[self.checkpoint(), *checkpoint], |_| Ok(()))
+            .map(|_| ())
+    }
+
+    /// Verifies every entry, passes each to `visit`, then checks the chain
+    /// against `checkpoints`. Returns the head found on disk.
+    pub(crate) fn scan(
+        &self,
+        checkpoints: &[AuditCheckpoint],
+        mut visit: impl FnMut(&AuditEntry) -> Result<()>,
+    ) -> Result<AuditCheckpoint> {
+        let mut iter = self.iter()?;
+        let mut found = vec![None; checkpoints.len()];
+        let mut offsets = vec![iter.end; checkpoints.len()];
+        while let Some((offset, entry)) = iter.next_with_offset()? {
+            for (i, cp) in checkpoints.iter().enumerate() {
+                if cp.seq == entry.seq {
+                    found[i] = Some(entry.hash);
+                    offsets[i] = offset;
+                }
+            }
+            visit(&entry)?;
+        }
+        let head = iter.chain.head();
+        for (i, cp) in checkpoints.iter().enumerate() {
+            check_checkpoint(head, cp, found[i])
+                .map_err(|why| Error::corruption(&self.path, offsets[i], why))?;
+        }
+        Ok(head)
+    }
+}
+
+/// The entries of an audit file, checked as they are read. See
+/// [`AuditLog::iter`].
+#[derive(Debug)]
+pub struct AuditIter {
+    path: PathBuf,
+    records: std::vec::IntoIter<WalRecord>,
+    chain: ChainState,
+    failed: bool,
+    end: u64,
+}
+
+impl AuditIter {
+    /// The last entry checked so far.
+    pub fn head(&self) -> AuditCheckpoint {
+        self.chain.head()
+    }
+
+    fn next_with_offset(&mut self) -> Result<Option<(u64, AuditEntry)>> {
+        if self.failed {
+            return Ok(None);
+        }
+        let Some(record) = self.records.next() else {
+            return Ok(None);
+        };
+        match decode_next(&self.path, &record, &mut self.chain) {
+            Ok(entry) => Ok(Some((record.offset, entry))),
+            Err(e) => {
+                self.failed = true;
+                Err(e)
+            }
+        }
+    }
+}
+
+impl Iterator for AuditIter {
+    type Item = Result<AuditEntry>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_with_offset()
+            .transpose()
+            .map(|r| r.map(|(_, entry)| entry))
+    }
+}
+
+/// Decodes `record` and checks it extends `chain`.
+fn decode_next(path: &Path, record: &WalRecord, chain: &mut ChainState) -> Result<AuditEntry> {
+    let expected = chain.head().seq + 1;
+    let entry = AuditEntry::decode(&record.payload).map_err(|(at, why)| {
+        Error::corruption(
+            path,
+            record.offset,
+            format!("audit entry {expected}, byte {at}: {why}"),
+        )
+    })?;
+    chain
+        .push(&entry)
+        .map_err(|why| Error::corruption(path, record.offset, why))?;
+    Ok(entry)
+}
