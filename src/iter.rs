@@ -1,5 +1,6 @@
 //! Range and prefix iteration: [`Iter`], and the merge that builds it from
-//! sorted sources (the memtables today, tables later).
+//! sorted sources (memtables, level-0 tables, and one cursor per sorted
+//! level).
 //!
 //! Each [`Source`] yields internal entries in internal order (user key
 //! ascending, sequence descending) from its front, and in the reverse order
@@ -52,7 +53,7 @@ struct Side {
 ///
 /// It sees the database as of its creation (or as of its
 /// [`Snapshot`](crate::Snapshot)): later writes are invisible to it. Items
-/// are `Result`s because reading may hit a corrupt file once tables are on
+/// are `Result`s because reading may hit a corrupt table file on
 /// disk; after an error the iterator ends.
 ///
 /// ```

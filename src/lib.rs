@@ -3,10 +3,13 @@
 //! An embedded, log-structured key-value store that applications link as
 //! their records layer.
 //!
-//! This release holds the engine core: a segmented write-ahead log with
-//! group commit, a concurrent memtable, atomic batches, snapshots and
-//! double-ended range and prefix iterators. Sorted tables, compaction and
-//! the records layer (retention, legal holds, audit trail) follow; see
+//! This release holds the storage engine: a segmented write-ahead log with
+//! group commit, a concurrent memtable, immutable sorted tables read
+//! through `mmap` (bloom filters, checksummed blocks), a manifest, and
+//! background leveled compaction with back-pressure — with atomic batches,
+//! snapshots and double-ended range and prefix iterators on top. The
+//! records layer (retention, legal holds, disposal) is being built; its
+//! audit-trail component exists but is not wired in yet. See
 //! `docs/ARCHITECTURE.md`.
 //!
 //! ```
