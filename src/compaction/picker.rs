@@ -39,13 +39,20 @@ pub(crate) struct Pick {
     pub next_inputs: Vec<Arc<TableFile>>,
     /// Rewrite even a lone table (manual compaction: drop what GC can).
     pub force_rewrite: bool,
+    /// Write the output back into `level` itself (manual compaction of the
+    /// deepest level; `next_inputs` is then empty).
+    pub in_place: bool,
 }
 
 impl Pick {
-    /// The level written: the next one, or the last level itself when
-    /// the last level is rewritten in place (manual compaction only).
+    /// The level written: the next one, or `level` itself for an in-place
+    /// rewrite (manual compaction of the deepest level only).
     pub(crate) fn output_level(&self) -> usize {
-        (self.level + 1).min(LEVELS - 1)
+        if self.in_place {
+            self.level
+        } else {
+            (self.level + 1).min(LEVELS - 1)
+        }
     }
 
     /// A move needs no rewrite: one table, nothing below it to merge with.
@@ -146,6 +153,7 @@ pub(crate) fn with_next_level(
         inputs,
         next_inputs,
         force_rewrite: false,
+        in_place: false,
     };
     let any_busy = pick
         .all_inputs()

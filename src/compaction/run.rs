@@ -210,24 +210,35 @@ impl Engine {
         self.wait_for(|state| state.frozen.is_empty())
     }
 
-    /// Compacts every table whose keys meet `[lower, upper]` level by
-    /// level, down to and including the deepest level that holds data
-    /// (which moves one level down, or is rewritten in place if it is the
-    /// last), rewriting every table on the way — no moves — so every
-    /// version and tombstone no snapshot needs is dropped.
+    /// Compacts every table whose keys meet `[lower, upper]`: level by
+    /// level, each level's tables are merged into the next, down to the
+    /// deepest level that held data when the call began, which is then
+    /// rewritten in place (when everything is in level 0, it is merged into
+    /// level 1 instead). Every table is rewritten — no moves — so every
+    /// version and tombstone no snapshot needs is dropped, and data is
+    /// rewritten at most twice per call.
     pub(crate) fn compact_range(&self, lower: Bound<&[u8]>, upper: Bound<&[u8]>) -> Result<()> {
         self.flush_memtables()?;
+        let deepest = self.versions.lock().current().deepest_nonempty_level();
+        // All data in level 0: merging it into the empty level 1 is a full
+        // rewrite at the bottom already.
+        let (last, rewrite_last) = if deepest == 0 {
+            (1, false)
+        } else {
+            (deepest, true)
+        };
         let mut level = 0;
-        while level < LEVELS {
+        while level <= last {
+            let in_place = level == last;
+            if in_place && !rewrite_last {
+                break;
+            }
             // Choose under the versions lock, from the version current
             // there: a background compaction may have replaced tables since
             // any earlier look.
             let pick = {
                 let mut versions = self.versions.lock();
                 let version = versions.current();
-                if level > version.deepest_nonempty_level() {
-                    break;
-                }
                 let mut inputs = version.overlapping(level, lower, upper);
                 if level == 0 && !inputs.is_empty() {
                     // Level-0 tables overlap each other: taking only some
@@ -239,7 +250,20 @@ impl Engine {
                     level += 1;
                     continue;
                 }
-                let mut pick = with_next_level(&version, &versions.busy, level, inputs);
+                let mut pick = if in_place {
+                    // Nothing else may compact meanwhile (see
+                    // `VersionSet::exclusive`): wait until nothing runs.
+                    versions.exclusive = true;
+                    versions.busy.is_empty().then_some(Pick {
+                        level,
+                        inputs,
+                        next_inputs: Vec::new(),
+                        force_rewrite: true,
+                        in_place: true,
+                    })
+                } else {
+                    with_next_level(&version, &versions.busy, level, inputs)
+                };
                 if let Some(pick) = &mut pick {
                     pick.force_rewrite = true;
                     versions.set_busy(&pick.all_inputs(), true);
@@ -249,11 +273,18 @@ impl Engine {
             let Some(pick) = pick else {
                 // A background compaction holds some of these tables: wait
                 // for it to finish, then look again.
-                self.wait_for_progress()?;
+                if let Err(e) = self.wait_for_progress() {
+                    self.versions.lock().exclusive = false;
+                    return Err(e);
+                }
                 continue;
             };
             let result = self.run_compaction(&pick);
-            self.versions.lock().set_busy(&pick.all_inputs(), false);
+            {
+                let mut versions = self.versions.lock();
+                versions.set_busy(&pick.all_inputs(), false);
+                versions.exclusive = false;
+            }
             self.background.notify_progress();
             result?;
             level += 1;

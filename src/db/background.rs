@@ -133,6 +133,9 @@ fn next_job(engine: &Engine, state: &mut State) -> Option<Job> {
         return Some(Job::Flush);
     }
     let mut versions = engine.versions.lock();
+    if versions.exclusive {
+        return None;
+    }
     let options = engine.options.picker_options();
     let version = versions.current();
     let chosen = pick(
