@@ -79,9 +79,10 @@ pub(super) fn open(dir: &Path, options: Options) -> Result<Engine> {
         })
         .collect();
     segments.sort_unstable();
-    let expected_first = segments
-        .first()
-        .map(|&first| if oldest_live > 0 { oldest_live } else { first });
+    // The first live segment is the oldest live one the manifest names, or
+    // segment 1 if nothing was ever flushed: a later first segment means
+    // segments (and the edits that retired them) were lost.
+    let expected_first = segments.first().map(|_| oldest_live.max(1));
     if segments.is_empty() && oldest_live > 0 {
         // The oldest live segment was created before the memtable that
         // uses it, so it exists unless it was lost (invariant 1).
@@ -214,9 +215,13 @@ fn remove_orphans(
         };
         if orphan {
             let path = dir.join(name);
-            fs.remove(&path)
-                .map_err(|e| Error::io(format!("removing orphan {}", path.display()), e))?;
-            removed = true;
+            match fs.remove(&path) {
+                // Already gone (e.g. a manifest the version set replaced
+                // after `names` was listed).
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(Error::io(format!("removing orphan {}", path.display()), e)),
+                Ok(()) => removed = true,
+            }
         }
     }
     if removed {

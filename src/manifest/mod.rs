@@ -39,6 +39,8 @@ pub(crate) struct ManifestWriter {
     path: PathBuf,
     file: Arc<dyn FileHandle>,
     bytes: u64,
+    /// Size of the file with only its snapshot (the first record).
+    snapshot_bytes: u64,
     failed: bool,
 }
 
@@ -69,12 +71,18 @@ impl ManifestWriter {
         encode_record(&snapshot.encode(), &mut bytes);
         file.append(&bytes).map_err(|e| io_err("writing", e))?;
         file.sync().map_err(|e| io_err("syncing", e))?;
+        // The new manifest's directory entry must be durable before
+        // `CURRENT` names it: a power cut could otherwise keep the rename
+        // and lose the file.
+        fs.sync_dir(dir)
+            .map_err(|e| Error::io(format!("syncing directory {}", dir.display()), e))?;
         set_current(fs, dir, &name)?;
         Ok(ManifestWriter {
             number,
             path,
             file,
             bytes: bytes.len() as u64,
+            snapshot_bytes: bytes.len() as u64,
             failed: false,
         })
     }
@@ -101,6 +109,11 @@ impl ManifestWriter {
     /// Size of the manifest file so far.
     pub(crate) fn bytes(&self) -> u64 {
         self.bytes
+    }
+
+    /// Size of the manifest when it held only its snapshot.
+    pub(crate) fn snapshot_bytes(&self) -> u64 {
+        self.snapshot_bytes
     }
 
     /// The manifest's file number.
@@ -161,9 +174,17 @@ pub(crate) fn recover(
         .ok_or_else(|| Error::corruption(&current_path, 0, "CURRENT does not name a manifest"))?;
 
     let path = dir.join(manifest_name(number));
-    let file = fs
-        .open(&path, OpenMode::Read)
-        .map_err(|e| Error::io(format!("opening manifest {}", path.display()), e))?;
+    let file = fs.open(&path, OpenMode::Read).map_err(|e| {
+        if e.kind() == io::ErrorKind::NotFound {
+            Error::corruption(
+                &current_path,
+                0,
+                format!("CURRENT names {}, which is missing", manifest_name(number)),
+            )
+        } else {
+            Error::io(format!("opening manifest {}", path.display()), e)
+        }
+    })?;
     let bytes = Bytes::from(
         read_all(&*file).map_err(|e| Error::io(format!("reading {}", path.display()), e))?,
     );

@@ -138,7 +138,10 @@ impl VersionSet {
             table.mark_obsolete();
         }
         self.current = Arc::new(version);
-        if self.manifest.bytes() > MANIFEST_BYTES_MAX {
+        // Rewrite once the edits outweigh the snapshot: a tree whose
+        // snapshot alone passes the limit must not be rewritten per edit.
+        let limit = MANIFEST_BYTES_MAX.max(2 * self.manifest.snapshot_bytes());
+        if self.manifest.bytes() > limit {
             self.rewrite_manifest()?;
         }
         Ok(self.current())
