@@ -5,7 +5,9 @@
 //! a long-lived [`crate::Iter`]. Instead the cursor remembers the last
 //! internal key it handed out at each end and refills a small buffer with a
 //! fresh range query from there: one `O(log n)` seek per
-//! [`REFILL_ENTRIES`] entries.
+//! refill. Refills start small ([`REFILL_FIRST`] entries: a short scan
+//! pays little for the memtables it barely touches) and double up to
+//! [`REFILL_MAX`].
 
 use super::{KeyView, MemTable, Probe};
 use crate::iter::{Entry, Source};
@@ -16,13 +18,17 @@ use std::collections::VecDeque;
 use std::ops::Bound;
 use std::sync::Arc;
 
-/// Entries fetched per seek.
-const REFILL_ENTRIES: usize = 64;
+/// Entries the first refill fetches.
+const REFILL_FIRST: usize = 8;
+/// Largest refill.
+const REFILL_MAX: usize = 256;
 
 /// One end of the cursor.
 #[derive(Debug, Default)]
 struct End {
     buffered: VecDeque<Entry>,
+    /// Entries the next refill fetches (0 before the first).
+    refill: usize,
     /// The last internal key fetched at this end; the next refill starts
     /// just past it.
     last: Option<(Bytes, SeqNo)>,
@@ -76,13 +82,19 @@ impl MemTableCursor {
             _ => as_dyn(&upper_probe),
         };
         let range = self.table.map().range::<dyn KeyView, _>((lower, upper));
-        let mut fetched = Vec::with_capacity(REFILL_ENTRIES);
-        if forward {
-            fetched.extend(range.take(REFILL_ENTRIES));
+        let want = if end.refill == 0 {
+            REFILL_FIRST
         } else {
-            fetched.extend(range.rev().take(REFILL_ENTRIES));
+            end.refill
+        };
+        end.refill = (want * 2).min(REFILL_MAX);
+        let mut fetched = Vec::with_capacity(want);
+        if forward {
+            fetched.extend(range.take(want));
+        } else {
+            fetched.extend(range.rev().take(want));
         }
-        end.exhausted = fetched.len() < REFILL_ENTRIES;
+        end.exhausted = fetched.len() < want;
         if let Some(entry) = fetched.last() {
             end.last = Some((entry.key().user_key.clone(), entry.key().seq));
         }
