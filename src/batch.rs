@@ -13,6 +13,7 @@
 //! ```
 //! Operation `i` of the batch has sequence number `seq + i`.
 
+use crate::codec::ByteReader;
 use crate::key::{check_key, check_value, SeqNo, ValueKind, SEQ_MAX};
 use bytes::{BufMut, Bytes, BytesMut};
 
@@ -205,8 +206,8 @@ pub(crate) fn decode_batch(payload: &Bytes) -> Result<DecodedBatch, (usize, Stri
         first_seq,
         ops: ops.by_ref().collect::<Result<_, _>>()?,
     };
-    if ops.reader.pos != payload.len() {
-        let at = ops.reader.pos;
+    if ops.reader.remaining() != 0 {
+        let at = ops.reader.pos();
         return Err((at, format!("{} trailing bytes", payload.len() - at)));
     }
     if decoded.ops.is_empty() {
@@ -218,7 +219,7 @@ pub(crate) fn decode_batch(payload: &Bytes) -> Result<DecodedBatch, (usize, Stri
 /// The operations of a batch payload, decoded one at a time (the commit
 /// path inserts them into the memtable without collecting them first).
 pub(crate) struct BatchOps<'a> {
-    reader: Reader<'a>,
+    reader: ByteReader<'a>,
     first_seq: SeqNo,
     next: u64,
     count: u64,
@@ -227,10 +228,7 @@ pub(crate) struct BatchOps<'a> {
 impl<'a> BatchOps<'a> {
     /// Checks the header; the operations follow as the iterator is driven.
     pub(crate) fn new(payload: &'a Bytes) -> Result<Self, (usize, String)> {
-        let mut reader = Reader {
-            buf: payload,
-            pos: 0,
-        };
+        let mut reader = ByteReader::new(payload);
         let first_seq = reader.u64()?;
         let count = u64::from(reader.u32()?);
         if first_seq == 0 || first_seq > SEQ_MAX || first_seq + count > SEQ_MAX + 1 {
@@ -249,7 +247,7 @@ impl<'a> BatchOps<'a> {
 
     fn decode_op(&mut self) -> Result<BatchOp, (usize, String)> {
         let reader = &mut self.reader;
-        let at = reader.pos;
+        let at = reader.pos();
         let tag = reader.u8()?;
         let kind = ValueKind::from_u8(tag).ok_or((at, format!("unknown operation kind {tag}")))?;
         let key = reader.bytes()?;
@@ -282,47 +280,6 @@ impl Iterator for BatchOps<'_> {
             self.next = self.count; // stop after the first error
         }
         Some(op)
-    }
-}
-
-struct Reader<'a> {
-    buf: &'a Bytes,
-    pos: usize,
-}
-
-impl Reader<'_> {
-    fn take(&mut self, n: usize) -> Result<&[u8], (usize, String)> {
-        let remaining = self.buf.len() - self.pos;
-        if n > remaining {
-            return Err((self.pos, format!("needs {n} bytes, {remaining} remain")));
-        }
-        let out = &self.buf[self.pos..self.pos + n];
-        self.pos += n;
-        Ok(out)
-    }
-
-    fn u8(&mut self) -> Result<u8, (usize, String)> {
-        Ok(self.take(1)?[0])
-    }
-
-    fn u32(&mut self) -> Result<u32, (usize, String)> {
-        let mut raw = [0u8; 4];
-        raw.copy_from_slice(self.take(4)?);
-        Ok(u32::from_le_bytes(raw))
-    }
-
-    fn u64(&mut self) -> Result<u64, (usize, String)> {
-        let mut raw = [0u8; 8];
-        raw.copy_from_slice(self.take(8)?);
-        Ok(u64::from_le_bytes(raw))
-    }
-
-    /// A `u32` length followed by that many bytes, sliced without copying.
-    fn bytes(&mut self) -> Result<Bytes, (usize, String)> {
-        let len = self.u32()? as usize;
-        let start = self.pos;
-        self.take(len)?;
-        Ok(self.buf.slice(start..start + len))
     }
 }
 

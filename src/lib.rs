@@ -50,6 +50,7 @@
 )]
 mod audit;
 mod batch;
+mod codec;
 mod commit;
 mod compaction;
 mod db;

@@ -18,6 +18,7 @@
 //! Tags 0 and 6.. are invalid. `flags` bit 0: `earliest_expires_at` is set;
 //! bit 1: `latest_retain_until` is set; other bits must be zero.
 
+use crate::codec::{ByteReader, DecodeError};
 use crate::key::{check_key, SeqNo, SEQ_MAX};
 use bytes::{BufMut, Bytes};
 
@@ -92,20 +93,20 @@ impl VersionEdit {
     /// Decodes an edit from untrusted bytes; on failure, the offset and what
     /// was wrong.
     pub(crate) fn decode(bytes: &Bytes) -> Result<VersionEdit, (usize, String)> {
-        let mut r = Reader { buf: bytes, pos: 0 };
+        let mut r = ByteReader::new(bytes);
         let mut edit = VersionEdit::default();
-        while r.pos < bytes.len() {
-            let at = r.pos;
+        while r.remaining() > 0 {
+            let at = r.pos();
             match r.u8()? {
                 TAG_NEXT_FILE_NUMBER => edit.next_file_number = Some(r.u64()?),
                 TAG_LAST_SEQ => edit.last_seq = Some(r.u64()?),
                 TAG_WAL_OLDEST_LIVE => edit.wal_oldest_live = Some(r.u64()?),
                 TAG_ADD_TABLE => {
-                    let level = r.level()?;
+                    let level = read_level(&mut r)?;
                     edit.added.push((level, decode_meta(&mut r)?));
                 }
                 TAG_REMOVE_TABLE => {
-                    let level = r.level()?;
+                    let level = read_level(&mut r)?;
                     edit.removed.push((level, r.u64()?));
                 }
                 tag => return Err((at, format!("unknown version-edit tag {tag}"))),
@@ -138,8 +139,8 @@ fn encode_meta(meta: &TableMeta, out: &mut Vec<u8>) {
     }
 }
 
-fn decode_meta(r: &mut Reader<'_>) -> Result<TableMeta, (usize, String)> {
-    let at = r.pos;
+fn decode_meta(r: &mut ByteReader<'_>) -> Result<TableMeta, DecodeError> {
+    let at = r.pos();
     let number = r.u64()?;
     let file_bytes = r.u64()?;
     let min_seq = r.u64()?;
@@ -152,8 +153,8 @@ fn decode_meta(r: &mut Reader<'_>) -> Result<TableMeta, (usize, String)> {
     }
     let expires = r.i64()?;
     let retain = r.i64()?;
-    let smallest = r.key()?;
-    let largest = r.key()?;
+    let smallest = read_key(r)?;
+    let largest = read_key(r)?;
     if smallest > largest || min_seq > max_seq || max_seq > SEQ_MAX || tombstones > entries {
         return Err((at, format!("table {number}: inconsistent bounds or counts")));
     }
@@ -177,56 +178,22 @@ fn decode_meta(r: &mut Reader<'_>) -> Result<TableMeta, (usize, String)> {
     })
 }
 
-struct Reader<'a> {
-    buf: &'a Bytes,
-    pos: usize,
+/// A level number, checked against [`LEVELS`].
+fn read_level(r: &mut ByteReader<'_>) -> Result<u8, DecodeError> {
+    let at = r.pos();
+    let level = r.u8()?;
+    if usize::from(level) >= LEVELS {
+        return Err((at, format!("level {level} (there are {LEVELS})")));
+    }
+    Ok(level)
 }
 
-impl Reader<'_> {
-    fn take(&mut self, n: usize) -> Result<&[u8], (usize, String)> {
-        let remaining = self.buf.len() - self.pos;
-        if n > remaining {
-            return Err((self.pos, format!("needs {n} bytes, {remaining} remain")));
-        }
-        let out = &self.buf[self.pos..self.pos + n];
-        self.pos += n;
-        Ok(out)
-    }
-
-    fn u8(&mut self) -> Result<u8, (usize, String)> {
-        Ok(self.take(1)?[0])
-    }
-
-    fn u64(&mut self) -> Result<u64, (usize, String)> {
-        let mut raw = [0u8; 8];
-        raw.copy_from_slice(self.take(8)?);
-        Ok(u64::from_le_bytes(raw))
-    }
-
-    fn i64(&mut self) -> Result<i64, (usize, String)> {
-        Ok(self.u64()? as i64)
-    }
-
-    fn level(&mut self) -> Result<u8, (usize, String)> {
-        let at = self.pos;
-        let level = self.u8()?;
-        if usize::from(level) >= LEVELS {
-            return Err((at, format!("level {level} (there are {LEVELS})")));
-        }
-        Ok(level)
-    }
-
-    fn key(&mut self) -> Result<Bytes, (usize, String)> {
-        let at = self.pos;
-        let mut raw = [0u8; 4];
-        raw.copy_from_slice(self.take(4)?);
-        let len = u32::from_le_bytes(raw) as usize;
-        let start = self.pos;
-        self.take(len)?;
-        let key = self.buf.slice(start..start + len);
-        check_key(&key).map_err(|why| (at, why))?;
-        Ok(key)
-    }
+/// A user key (`u32` length + bytes), checked against the key limits.
+fn read_key(r: &mut ByteReader<'_>) -> Result<Bytes, DecodeError> {
+    let at = r.pos();
+    let key = r.bytes()?;
+    check_key(&key).map_err(|why| (at, why))?;
+    Ok(key)
 }
 
 #[cfg(test)]

@@ -1,0 +1,91 @@
+//! Bounds-checked little-endian reading of untrusted bytes, shared by the
+//! hand-written decoders (batch payloads, version edits).
+//!
+//! Every read checks what remains before it touches a byte, and variable
+//! lengths are sliced out of the input (`Bytes`, no copy), so a lying
+//! length can never cause a panic or a large allocation. Errors carry the
+//! offset of the failed read and what was wrong; the caller turns them
+//! into `Error::Corruption` with its file and record offset.
+
+use bytes::Bytes;
+
+/// A decode failure: offset within the input, and what was wrong.
+pub(crate) type DecodeError = (usize, String);
+
+/// A cursor over untrusted bytes.
+pub(crate) struct ByteReader<'a> {
+    buf: &'a Bytes,
+    pos: usize,
+}
+
+impl<'a> ByteReader<'a> {
+    pub(crate) fn new(buf: &'a Bytes) -> Self {
+        ByteReader { buf, pos: 0 }
+    }
+
+    /// Offset of the next byte to read.
+    pub(crate) fn pos(&self) -> usize {
+        self.pos
+    }
+
+    /// Bytes not read yet.
+    pub(crate) fn remaining(&self) -> usize {
+        self.buf.len() - self.pos
+    }
+
+    fn take(&mut self, n: usize) -> Result<&[u8], DecodeError> {
+        let remaining = self.remaining();
+        if n > remaining {
+            return Err((self.pos, format!("needs {n} bytes, {remaining} remain")));
+        }
+        let out = &self.buf[self.pos..self.pos + n];
+        self.pos += n;
+        Ok(out)
+    }
+
+    pub(crate) fn u8(&mut self) -> Result<u8, DecodeError> {
+        Ok(self.take(1)?[0])
+    }
+
+    pub(crate) fn u32(&mut self) -> Result<u32, DecodeError> {
+        let mut raw = [0u8; 4];
+        raw.copy_from_slice(self.take(4)?);
+        Ok(u32::from_le_bytes(raw))
+    }
+
+    pub(crate) fn u64(&mut self) -> Result<u64, DecodeError> {
+        let mut raw = [0u8; 8];
+        raw.copy_from_slice(self.take(8)?);
+        Ok(u64::from_le_bytes(raw))
+    }
+
+    pub(crate) fn i64(&mut self) -> Result<i64, DecodeError> {
+        Ok(self.u64()? as i64)
+    }
+
+    /// A `u32` length followed by that many bytes, sliced without copying.
+    pub(crate) fn bytes(&mut self) -> Result<Bytes, DecodeError> {
+        let len = self.u32()? as usize;
+        let start = self.pos;
+        self.take(len)?;
+        Ok(self.buf.slice(start..start + len))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_in_bounds_and_refuses_past_the_end() {
+        let buf = Bytes::from_static(&[7, 1, 0, 0, 0, 2, 0, 0, 0, b'h', b'i', 9]);
+        let mut r = ByteReader::new(&buf);
+        assert_eq!(r.u8().unwrap(), 7);
+        assert_eq!(r.u32().unwrap(), 1);
+        assert_eq!(&r.bytes().unwrap()[..], b"hi");
+        assert_eq!((r.pos(), r.remaining()), (11, 1));
+        assert!(r.u64().unwrap_err().1.contains("needs 8 bytes, 1 remain"));
+        let lying = Bytes::from_static(&[0xff, 0xff, 0xff, 0xff]);
+        assert!(ByteReader::new(&lying).bytes().is_err());
+    }
+}
