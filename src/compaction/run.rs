@@ -252,15 +252,21 @@ impl Engine {
                 }
                 let mut pick = if in_place {
                     // Nothing else may compact meanwhile (see
-                    // `VersionSet::exclusive`): wait until nothing runs.
-                    versions.exclusive = true;
-                    versions.busy.is_empty().then_some(Pick {
+                    // `VersionSet::exclusive`): start only when nothing
+                    // runs, and keep background picks off until done.
+                    let idle = versions.busy.is_empty();
+                    if idle {
+                        versions.exclusive += 1;
+                    }
+                    idle.then_some(Pick {
                         level,
                         inputs,
                         next_inputs: Vec::new(),
                         force_rewrite: true,
                         in_place: true,
                     })
+                } else if versions.exclusive > 0 {
+                    None // another manual compaction rewrites in place
                 } else {
                     with_next_level(&version, &versions.busy, level, inputs)
                 };
@@ -273,17 +279,16 @@ impl Engine {
             let Some(pick) = pick else {
                 // A background compaction holds some of these tables: wait
                 // for it to finish, then look again.
-                if let Err(e) = self.wait_for_progress() {
-                    self.versions.lock().exclusive = false;
-                    return Err(e);
-                }
+                self.wait_for_progress()?;
                 continue;
             };
             let result = self.run_compaction(&pick);
             {
                 let mut versions = self.versions.lock();
                 versions.set_busy(&pick.all_inputs(), false);
-                versions.exclusive = false;
+                if pick.in_place {
+                    versions.exclusive -= 1;
+                }
             }
             self.background.notify_progress();
             result?;

@@ -133,7 +133,7 @@ fn next_job(engine: &Engine, state: &mut State) -> Option<Job> {
         return Some(Job::Flush);
     }
     let mut versions = engine.versions.lock();
-    if versions.exclusive {
+    if versions.exclusive > 0 {
         return None;
     }
     let options = engine.options.picker_options();

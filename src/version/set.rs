@@ -36,10 +36,10 @@ pub(crate) struct VersionSet {
     pub compact_pointers: [Option<Bytes>; LEVELS],
     /// Tables that a running compaction reads.
     pub busy: HashSet<u64>,
-    /// Set while a manual compaction rewrites a level in place: background
-    /// compactions pick nothing, since their output could land in a gap of
-    /// the rewritten run and overlap its output.
-    pub exclusive: bool,
+    /// Manual compactions rewriting a level in place right now: while any
+    /// runs, background compactions pick nothing, since their output could
+    /// land in a gap of the rewritten run and overlap its output.
+    pub exclusive: usize,
 }
 
 impl VersionSet {
@@ -95,7 +95,7 @@ impl VersionSet {
             wal_oldest_live,
             compact_pointers: Default::default(),
             busy: HashSet::new(),
-            exclusive: false,
+            exclusive: 0,
         };
         Ok((set, old_number))
     }
