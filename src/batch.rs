@@ -14,7 +14,8 @@
 //! Operation `i` of the batch has sequence number `seq + i`.
 
 use crate::codec::ByteReader;
-use crate::key::{check_key, check_value, SeqNo, ValueKind, SEQ_MAX};
+use crate::key::{check_key, check_value, SeqNo, ValueKind, SEQ_MAX, VALUE_LEN_MAX};
+use crate::records::meta::STORED_META_MAX;
 use bytes::{BufMut, Bytes, BytesMut};
 
 /// Size of the payload header: `seq u64 | count u32`.
@@ -50,6 +51,11 @@ pub struct WriteBatch {
     buf: BytesMut,
     count: u32,
     invalid: Option<String>,
+    /// Holds an operation of kind `Record` or `RetentionUpdate`: the commit
+    /// leader resolves such a batch before it reaches the WAL.
+    records: bool,
+    /// Holds a deletion (its bytes are due for erasure; RECORDS.md rule 10).
+    deletes: bool,
 }
 
 impl Default for WriteBatch {
@@ -74,6 +80,8 @@ impl WriteBatch {
             buf,
             count: 0,
             invalid: None,
+            records: false,
+            deletes: false,
         }
     }
 
@@ -94,6 +102,98 @@ impl WriteBatch {
         self
     }
 
+    /// Adds `key = value` with retention metadata (see
+    /// [`Db::put_with`](crate::Db::put_with)). The whole batch is refused if
+    /// the retention is invalid or a record it would overwrite or delete is
+    /// protected.
+    pub fn put_with(
+        &mut self,
+        key: impl AsRef<[u8]>,
+        value: impl AsRef<[u8]>,
+        retention: &crate::records::Retention,
+    ) -> &mut Self {
+        let (key, value) = (key.as_ref(), value.as_ref());
+        let request = match retention.to_request() {
+            Ok(request) => request,
+            Err(why) => {
+                self.refuse(why);
+                return self;
+            }
+        };
+        self.push_meta_op(ValueKind::Record, key, &request, value)
+    }
+
+    /// Adds a metadata-only request for `key` (the commit leader resolves
+    /// it against the record's current metadata).
+    pub(crate) fn retention_update(
+        &mut self,
+        key: &[u8],
+        request: &crate::records::meta::StoredMeta,
+    ) -> &mut Self {
+        self.push_meta_op(ValueKind::RetentionUpdate, key, request, &[])
+    }
+
+    /// Appends an operation whose stored value is `meta | value`.
+    pub(crate) fn push_meta_op(
+        &mut self,
+        kind: ValueKind,
+        key: &[u8],
+        meta: &crate::records::meta::StoredMeta,
+        value: &[u8],
+    ) -> &mut Self {
+        if let Err(why) = check_key(key).and_then(|()| check_value(value)) {
+            self.refuse(why);
+            return self;
+        }
+        let stored_len = meta.encoded_len() + value.len();
+        if !self.reserve(1 + 4 + key.len() + 4 + stored_len) {
+            return self;
+        }
+        self.buf.put_u8(kind as u8);
+        put_bytes(&mut self.buf, key);
+        self.buf.put_u32_le(stored_len as u32);
+        meta.encode_into(&mut self.buf);
+        self.buf.put_slice(value);
+        self.count += 1;
+        self.records = true;
+        self
+    }
+
+    /// Appends an operation of a metadata-carrying kind with its stored
+    /// value as it is (fuzzing re-encodes decoded payloads with it).
+    #[doc(hidden)]
+    pub(crate) fn push_stored(&mut self, kind: ValueKind, key: &[u8], stored: &[u8]) -> &mut Self {
+        debug_assert!(kind.has_meta());
+        if !self.reserve(1 + 4 + key.len() + 4 + stored.len()) {
+            return self;
+        }
+        self.buf.put_u8(kind as u8);
+        put_bytes(&mut self.buf, key);
+        put_bytes(&mut self.buf, stored);
+        self.count += 1;
+        self.records = true;
+        self
+    }
+
+    /// True when the batch deletes a key.
+    pub(crate) fn has_deletes(&self) -> bool {
+        self.deletes
+    }
+
+    /// True when the batch holds records-layer operations.
+    pub(crate) fn has_records(&self) -> bool {
+        self.records
+    }
+
+    /// A copy of the payload with sequence numbers from 1, for the commit
+    /// leader to decode with [`BatchOps`] before the batch is sealed.
+    pub(crate) fn inspect(&self) -> Bytes {
+        let mut copy = self.buf.clone();
+        copy[0..8].copy_from_slice(&1u64.to_le_bytes());
+        copy[8..12].copy_from_slice(&self.count.to_le_bytes());
+        copy.freeze()
+    }
+
     /// Adds a deletion of `key` (deleting an absent key is not an error).
     pub fn delete(&mut self, key: impl AsRef<[u8]>) -> &mut Self {
         let key = key.as_ref();
@@ -107,6 +207,7 @@ impl WriteBatch {
         self.buf.put_u8(ValueKind::Tombstone as u8);
         put_bytes(&mut self.buf, key);
         self.count += 1;
+        self.deletes = true;
         self
     }
 
@@ -253,10 +354,17 @@ impl<'a> BatchOps<'a> {
         let key = reader.bytes()?;
         check_key(&key).map_err(|why| (at, why))?;
         let value = match kind {
-            ValueKind::Value => reader.bytes()?,
             ValueKind::Tombstone => Bytes::new(),
+            ValueKind::Value | ValueKind::Record | ValueKind::RetentionUpdate => reader.bytes()?,
         };
-        check_value(&value).map_err(|why| (at, why))?;
+        if kind.has_meta() {
+            // The stored value is the metadata, then the user's value.
+            if value.len() > VALUE_LEN_MAX + STORED_META_MAX {
+                return Err((at, format!("record of {} bytes is too long", value.len())));
+            }
+        } else {
+            check_value(&value).map_err(|why| (at, why))?;
+        }
         let seq = self.first_seq + self.next;
         self.next += 1;
         Ok(BatchOp {

@@ -63,9 +63,20 @@ impl<'a> ByteReader<'a> {
         Ok(self.u64()? as i64)
     }
 
+    pub(crate) fn u16(&mut self) -> Result<u16, DecodeError> {
+        let mut raw = [0u8; 2];
+        raw.copy_from_slice(self.take(2)?);
+        Ok(u16::from_le_bytes(raw))
+    }
+
     /// A `u32` length followed by that many bytes, sliced without copying.
     pub(crate) fn bytes(&mut self) -> Result<Bytes, DecodeError> {
         let len = self.u32()? as usize;
+        self.bytes_exact(len)
+    }
+
+    /// The next `len` bytes, sliced without copying.
+    pub(crate) fn bytes_exact(&mut self, len: usize) -> Result<Bytes, DecodeError> {
         let start = self.pos;
         self.take(len)?;
         Ok(self.buf.slice(start..start + len))

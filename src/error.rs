@@ -56,6 +56,29 @@ pub enum Error {
     /// [`Db::close`](crate::Db::close) was called on this database; every
     /// handle to it is closed.
     Closed,
+    /// The write would overwrite, delete or weaken the retention of a
+    /// record that is protected until `until` (RECORDS.md rules 1–3).
+    /// Nothing of the batch was applied.
+    RetentionLocked {
+        /// The protected record's key.
+        key: Vec<u8>,
+        /// Its effective `retain_until` ([`Timestamp::MAX`](crate::Timestamp::MAX)
+        /// while a policy waits for its event).
+        until: crate::Timestamp,
+        /// Its mode.
+        mode: crate::Mode,
+    },
+    /// The write would overwrite or delete a record covered by legal holds
+    /// (rule 4); no option bypasses a hold. Nothing of the batch was applied.
+    Held {
+        /// The held record's key.
+        key: Vec<u8>,
+        /// Ids of the holds covering it.
+        holds: Vec<String>,
+    },
+    /// The engine's clock could not be read, so a protection check could
+    /// not be made; the write was refused (rule 8: fail closed).
+    ClockUnavailable(String),
 }
 
 impl Error {
@@ -99,6 +122,16 @@ impl Error {
                 cause: cause.clone(),
             },
             Error::Closed => Error::Closed,
+            Error::RetentionLocked { key, until, mode } => Error::RetentionLocked {
+                key: key.clone(),
+                until: *until,
+                mode: *mode,
+            },
+            Error::Held { key, holds } => Error::Held {
+                key: key.clone(),
+                holds: holds.clone(),
+            },
+            Error::ClockUnavailable(why) => Error::ClockUnavailable(why.clone()),
         }
     }
 
@@ -132,6 +165,23 @@ impl fmt::Display for Error {
                 "database handle is poisoned by an earlier write failure ({cause}); reopen it"
             ),
             Error::Closed => write!(f, "database is closed"),
+            Error::RetentionLocked { key, until, mode } => write!(
+                f,
+                "record {} is retained in {mode:?} mode until {until}",
+                crate::records::display_key(key)
+            ),
+            Error::Held { key, holds } => write!(
+                f,
+                "record {} is under legal hold ({})",
+                crate::records::display_key(key),
+                holds.join(", ")
+            ),
+            Error::ClockUnavailable(why) => {
+                write!(
+                    f,
+                    "the clock is unavailable, protected writes refused: {why}"
+                )
+            }
         }
     }
 }

@@ -66,6 +66,9 @@ pub fn batch_payload(data: &[u8]) {
         match op.kind {
             ValueKind::Value => batch.put(&op.key, &op.value),
             ValueKind::Tombstone => batch.delete(&op.key),
+            kind @ (ValueKind::Record | ValueKind::RetentionUpdate) => {
+                batch.push_stored(kind, &op.key, &op.value)
+            }
         };
     }
     assert_eq!(&batch.seal(decoded.first_seq)[..], data);
@@ -143,4 +146,23 @@ pub fn audit_entry(input: &[u8]) {
         Ok(log) => assert_eq!(log.verify().ok(), Some(log.checkpoint())),
         Err(e) => assert!(e.is_corruption(), "{e}"),
     }
+}
+
+/// Decodes `data` as record metadata (the prefix of a kind-3 value, the
+/// whole of a kind-4 value): an error or metadata, never a panic; decoded
+/// metadata re-encodes to exactly the bytes it took.
+pub fn record_meta(data: &[u8]) {
+    use crate::records::meta::StoredMeta;
+    let bytes = Bytes::copy_from_slice(data);
+    if let Ok((meta, len)) = StoredMeta::decode(&bytes) {
+        assert!(len <= data.len());
+        assert_eq!(meta.encode(), &data[..len]);
+        assert_eq!(meta.encoded_len(), len);
+        let split = StoredMeta::split_record(&bytes);
+        assert!(
+            matches!(&split, Ok((again, value)) if *again == meta && value[..] == data[len..]),
+            "split_record disagrees with decode"
+        );
+    }
+    let _ = StoredMeta::decode_update(&bytes);
 }

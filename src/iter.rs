@@ -13,6 +13,7 @@ use crate::key::{SeqNo, ValueKind};
 use crate::snapshot::SnapshotGuard;
 use crate::Result;
 use bytes::Bytes;
+use std::sync::Arc;
 
 /// One version of one key, as a source hands it out.
 #[derive(Clone, Debug)]
@@ -21,6 +22,26 @@ pub(crate) struct Entry {
     pub seq: SeqNo,
     pub kind: ValueKind,
     pub value: Bytes,
+}
+
+/// The newest version of one key visible at an iterator's snapshot: a
+/// full version (`Value` or `Record`) and, if one is newer than it, the
+/// newest metadata-only `RetentionUpdate`'s stored value.
+#[derive(Clone, Debug)]
+pub(crate) struct Visible {
+    pub key: Bytes,
+    pub kind: ValueKind,
+    /// The stored value (for a `Record`: metadata, then the user's value).
+    pub value: Bytes,
+    pub update: Option<Bytes>,
+}
+
+/// Decides what a reader sees of a version that carries records-layer
+/// metadata (the records layer implements it).
+pub(crate) trait Resolver: Send + Sync + std::fmt::Debug {
+    /// The user value, or `None` when the record is hidden (eligible for
+    /// disposal).
+    fn resolve(&self, item: &Visible) -> Result<Option<Bytes>>;
 }
 
 /// A sorted stream of internal entries, readable from both ends.
@@ -80,6 +101,9 @@ pub struct Iter {
     done: bool,
     /// An error to yield before anything else (e.g. the database is closed).
     pending_error: Option<crate::Error>,
+    /// Resolves versions with records metadata; `None`: metadata is
+    /// stripped and nothing is hidden.
+    resolver: Option<Arc<dyn Resolver>>,
     /// Keeps the snapshot registered while the iterator lives.
     _guard: SnapshotGuard,
 }
@@ -93,8 +117,15 @@ impl Iter {
             back: Side::default(),
             done: false,
             pending_error: None,
+            resolver: None,
             _guard: guard,
         }
+    }
+
+    /// Sets the resolver of records-layer versions.
+    pub(crate) fn with_resolver(mut self, resolver: Arc<dyn Resolver>) -> Self {
+        self.resolver = Some(resolver);
+        self
     }
 
     /// An iterator that yields nothing (an empty or inverted range).
@@ -125,7 +156,7 @@ impl Iter {
         }
     }
 
-    fn step(&mut self, dir: Direction) -> Result<Option<(Bytes, Bytes)>> {
+    fn step(&mut self, dir: Direction) -> Result<Option<Visible>> {
         if !self.side(dir).primed {
             let mut heads = Vec::with_capacity(self.sources.len());
             for i in 0..self.sources.len() {
@@ -166,8 +197,10 @@ impl Iter {
                 }
             }
             // Consume every version of `key` from every source, keeping the
-            // newest one visible at the snapshot.
+            // newest full version and the newest update visible at the
+            // snapshot.
             let mut newest: Option<Entry> = None;
+            let mut update: Option<Entry> = None;
             for i in 0..self.sources.len() {
                 while self.side(dir).heads[i]
                     .as_ref()
@@ -176,27 +209,62 @@ impl Iter {
                     let next = self.pull(i, dir)?;
                     let entry = std::mem::replace(&mut self.side(dir).heads[i], next);
                     let Some(entry) = entry else { break };
-                    if entry.seq <= self.snapshot
-                        && newest.as_ref().is_none_or(|n| entry.seq > n.seq)
-                    {
-                        newest = Some(entry);
+                    if entry.seq > self.snapshot {
+                        continue;
+                    }
+                    let slot = if entry.kind.is_full() {
+                        &mut newest
+                    } else {
+                        &mut update
+                    };
+                    if slot.as_ref().is_none_or(|n| entry.seq > n.seq) {
+                        *slot = Some(entry);
                     }
                 }
             }
             self.side(dir).last_key = Some(key);
-            if let Some(Entry {
-                kind: ValueKind::Value,
-                key,
-                value,
-                ..
-            }) = newest
-            {
-                return Ok(Some((key, value)));
+            let Some(full) = newest else { continue };
+            if full.kind == ValueKind::Tombstone {
+                continue;
             }
+            let update = update.filter(|u| u.seq > full.seq).map(|u| u.value);
+            return Ok(Some(Visible {
+                key: full.key,
+                kind: full.kind,
+                value: full.value,
+                update,
+            }));
         }
     }
 
+    /// The next visible version going forward, before resolution (the
+    /// records layer lists eligible records with it).
+    pub(crate) fn next_visible(&mut self) -> Option<Result<Visible>> {
+        self.advance_with(Direction::Forward, |_, item| Ok(Some(item)))
+    }
+
+    fn resolve(&self, item: Visible) -> Result<Option<(Bytes, Bytes)>> {
+        if item.kind == ValueKind::Value && item.update.is_none() {
+            return Ok(Some((item.key, item.value)));
+        }
+        let value = match &self.resolver {
+            Some(resolver) => resolver.resolve(&item)?,
+            None => Some(crate::records::strip_meta(&item)?),
+        };
+        Ok(value.map(|v| (item.key, v)))
+    }
+
     fn advance(&mut self, dir: Direction) -> Option<Result<(Bytes, Bytes)>> {
+        self.advance_with(dir, |iter, item| iter.resolve(item))
+    }
+
+    /// Steps until `map` accepts a visible version (it returns `None` for
+    /// a hidden one), an error, or the end.
+    fn advance_with<T>(
+        &mut self,
+        dir: Direction,
+        map: impl Fn(&Self, Visible) -> Result<Option<T>>,
+    ) -> Option<Result<T>> {
         if let Some(error) = self.pending_error.take() {
             self.done = true;
             return Some(Err(error));
@@ -204,15 +272,22 @@ impl Iter {
         if self.done {
             return None;
         }
-        match self.step(dir) {
-            Ok(Some(item)) => Some(Ok(item)),
-            Ok(None) => {
-                self.done = true;
-                None
-            }
-            Err(e) => {
-                self.done = true;
-                Some(Err(e))
+        loop {
+            let mapped = self.step(dir).and_then(|item| match item {
+                Some(item) => map(self, item).map(|m| m.map(Some)),
+                None => Ok(Some(None)),
+            });
+            match mapped {
+                Ok(Some(Some(item))) => return Some(Ok(item)),
+                Ok(None) => continue, // hidden
+                Ok(Some(None)) => {
+                    self.done = true;
+                    return None;
+                }
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(e));
+                }
             }
         }
     }

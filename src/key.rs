@@ -36,7 +36,12 @@ pub(crate) enum ValueKind {
     Value = 1,
     /// The key was deleted.
     Tombstone = 2,
-    // 3 is reserved for the records layer's metadata-only update.
+    /// The key has a value with retention metadata: the stored value is the
+    /// metadata ([`crate::records::meta`]) followed by the user's value.
+    Record = 3,
+    /// A metadata-only change (extend, mode change) to the record below it:
+    /// the stored value is the record's complete new metadata, no user value.
+    RetentionUpdate = 4,
 }
 
 impl ValueKind {
@@ -45,8 +50,22 @@ impl ValueKind {
         match tag {
             1 => Some(ValueKind::Value),
             2 => Some(ValueKind::Tombstone),
+            3 => Some(ValueKind::Record),
+            4 => Some(ValueKind::RetentionUpdate),
             _ => None,
         }
+    }
+
+    /// True for the kinds that carry records-layer metadata (3 and 4).
+    pub(crate) fn has_meta(self) -> bool {
+        matches!(self, ValueKind::Record | ValueKind::RetentionUpdate)
+    }
+
+    /// True for a complete version of the key (a value, a record or a
+    /// tombstone), false for a metadata-only update that needs the version
+    /// below it.
+    pub(crate) fn is_full(self) -> bool {
+        !matches!(self, ValueKind::RetentionUpdate)
     }
 }
 
@@ -101,10 +120,15 @@ mod tests {
 
     #[test]
     fn kind_tags_round_trip() {
-        for kind in [ValueKind::Value, ValueKind::Tombstone] {
+        for kind in [
+            ValueKind::Value,
+            ValueKind::Tombstone,
+            ValueKind::Record,
+            ValueKind::RetentionUpdate,
+        ] {
             assert_eq!(ValueKind::from_u8(kind as u8), Some(kind));
         }
         assert_eq!(ValueKind::from_u8(0), None);
-        assert_eq!(ValueKind::from_u8(3), None);
+        assert_eq!(ValueKind::from_u8(5), None);
     }
 }

@@ -3,14 +3,19 @@
 //! An embedded, log-structured key-value store that applications link as
 //! their records layer.
 //!
-//! This release holds the storage engine: a segmented write-ahead log with
-//! group commit, a concurrent memtable, immutable sorted tables read
-//! through `mmap` (bloom filters, checksummed blocks), a manifest, and
-//! background leveled compaction with back-pressure — with atomic batches,
-//! snapshots and double-ended range and prefix iterators on top. The
-//! records layer (retention, legal holds, disposal) is being built; its
-//! audit-trail component exists but is not wired in yet. See
+//! The storage engine: a segmented write-ahead log with group commit, a
+//! concurrent memtable, immutable sorted tables read through `mmap`
+//! (bloom filters, checksummed blocks), a manifest, and background leveled
+//! compaction with back-pressure — with atomic batches, snapshots and
+//! double-ended range and prefix iterators on top. See
 //! `docs/ARCHITECTURE.md`.
+//!
+//! The records layer ([`records`], guide in `docs/RECORDS.md`): per-record
+//! retention in Governance or Compliance mode ([`Db::put_with`],
+//! [`Retention`]), expiry and disposal with receipts, policies with
+//! events ([`Policy`], [`Db::record_event`]), legal holds
+//! ([`Db::place_hold`]), provable erasure ([`Db::purge`]) and a
+//! hash-chained audit trail ([`Db::audit`]).
 //!
 //! ```
 //! # fn main() -> holdfast::Result<()> {
@@ -43,12 +48,7 @@
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
-#[allow(
-    dead_code,
-    unused_imports,
-    reason = "wired in by the records layer; until then its API is unused"
-)]
-mod audit;
+pub mod audit;
 mod batch;
 mod codec;
 mod commit;
@@ -63,6 +63,7 @@ mod key;
 mod manifest;
 mod memtable;
 mod options;
+pub mod records;
 mod snapshot;
 mod table;
 mod version;
@@ -75,4 +76,9 @@ pub use error::{Error, Result};
 pub use iter::Iter;
 pub use key::{KEY_LEN_MAX, VALUE_LEN_MAX};
 pub use options::{Options, RecoveryMode, WriteOptions};
+pub use records::{
+    days, hours, millis, minutes, months, seconds, years, Audit, AuditCheckpoint, AuditEvent,
+    Clock, Disposal, Hold, ManualClock, Mode, Period, PlacedHold, Policy, PurgeReport, Record,
+    RecordMeta, Retention, Scope, SystemClock, Timestamp,
+};
 pub use snapshot::Snapshot;

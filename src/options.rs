@@ -2,7 +2,9 @@
 //! ([`WriteOptions`]).
 
 use crate::fs::{FileSystem, OsFileSystem};
+use crate::records::{Clock, Disposal, SystemClock};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// What recovery does with damage in the write-ahead log.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -51,6 +53,9 @@ pub struct Options {
     pub(crate) l0_compaction_trigger: usize,
     pub(crate) l0_slowdown_trigger: usize,
     pub(crate) l0_stop_trigger: usize,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) disposal: Disposal,
+    pub(crate) purge_window: Duration,
 }
 
 impl Default for Options {
@@ -74,6 +79,9 @@ impl Default for Options {
             l0_compaction_trigger: 4,
             l0_slowdown_trigger: 8,
             l0_stop_trigger: 12,
+            clock: Arc::new(SystemClock),
+            disposal: Disposal::Automatic,
+            purge_window: Duration::from_secs(24 * 3600),
         }
     }
 }
@@ -82,6 +90,30 @@ impl Default for Options {
 pub(crate) const MEMTABLE_BYTES_MIN: usize = 64 << 10;
 
 impl Options {
+    /// The records layer's clock (default [`SystemClock`]); tests travel in
+    /// time with a [`ManualClock`](crate::ManualClock). The engine never
+    /// lets its time run backwards, whatever the clock says (RECORDS.md
+    /// rule 8).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Who disposes of eligible records (default [`Disposal::Automatic`]).
+    pub fn disposal(mut self, disposal: Disposal) -> Self {
+        self.disposal = disposal;
+        self
+    }
+
+    /// How soon after a delete or disposal its bytes must be gone from
+    /// every file of the database (default 24 hours): a background purge
+    /// runs when the oldest pending erasure is this old. See
+    /// [`Db::purge`](crate::Db::purge).
+    pub fn purge_window(mut self, window: Duration) -> Self {
+        self.purge_window = window;
+        self
+    }
+
     /// Create the directory if it does not exist (default `true`); when
     /// `false`, opening a missing database is an error.
     pub fn create_if_missing(mut self, yes: bool) -> Self {
@@ -304,6 +336,8 @@ impl Options {
 #[derive(Clone, Debug, Default)]
 pub struct WriteOptions {
     pub(crate) sync: Option<bool>,
+    pub(crate) bypass: Option<String>,
+    pub(crate) actor: Option<String>,
 }
 
 impl WriteOptions {
@@ -315,6 +349,22 @@ impl WriteOptions {
     /// Whether this write returns only after it is fsynced.
     pub fn sync(mut self, yes: bool) -> Self {
         self.sync = Some(yes);
+        self
+    }
+
+    /// Allows this write the privileged Governance overrides — overwrite
+    /// or delete a protected record early, shorten or remove its retention,
+    /// change its mode to Compliance — for `reason`, which the audit trail
+    /// records. It never bypasses Compliance mode or a legal hold.
+    pub fn bypass_governance(mut self, reason: impl Into<String>) -> Self {
+        self.bypass = Some(reason.into());
+        self
+    }
+
+    /// Who makes this write, as the audit trail records it (default
+    /// `"application"`).
+    pub fn actor(mut self, name: impl Into<String>) -> Self {
+        self.actor = Some(name.into());
         self
     }
 }

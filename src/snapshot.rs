@@ -50,6 +50,11 @@ impl SnapshotList {
     pub(crate) fn oldest(&self) -> Option<SeqNo> {
         self.live.lock().keys().next().copied()
     }
+
+    /// Number of live registrations (snapshots and iterators).
+    pub(crate) fn count(&self) -> usize {
+        self.live.lock().values().sum()
+    }
 }
 
 /// Keeps one registration in a [`SnapshotList`] alive.

@@ -100,7 +100,7 @@ impl AuditEntry {
     }
 
     /// Decodes a payload (invariants 1–3). The hash is not checked here:
-    /// that is the chain's job ([`super::chain`]).
+    /// that is the chain's job (`super::chain`).
     pub fn decode(payload: &[u8]) -> Result<AuditEntry, DecodeError> {
         if payload.len() > ENTRY_LEN_MAX {
             return Err((
@@ -342,6 +342,7 @@ mod tests {
         let largest = [
             AuditEvent::Disposed(receipt),
             AuditEvent::RetentionSet {
+                record_seq: 7,
                 key: vec![1; KEY_LEN_MAX],
                 retain_until: Some(0),
                 mode: None,

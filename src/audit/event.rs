@@ -8,16 +8,16 @@
 //! |-----|------------------------|------------------------------------------------------------------------------------------|
 //! | 0   | —                      | invalid (a zeroed region never decodes)                                                  |
 //! | 1   | `PolicyDefined`        | policy text, definition text                                                             |
-//! | 2   | `DefaultPolicySet`     | prefix bytes, policy opt<text>, previous opt<text>                                       |
-//! | 3   | `RetentionSet`         | key bytes, retain_until opt<i64>, mode opt<mode>, expires_at opt<i64>, policy opt<text>, event_pending opt<text>, content_hash opt<hash> |
+//! | 2   | `DefaultPolicySet`     | prefix bytes, policy opt⟨text⟩, previous opt⟨text⟩                                       |
+//! | 3   | `RetentionSet`         | record_seq u64, key bytes, retain_until opt⟨i64⟩, mode opt⟨mode⟩, expires_at opt⟨i64⟩, policy opt⟨text⟩, event_pending opt⟨text⟩, content_hash opt⟨hash⟩ |
 //! | 4   | `RetentionExtended`    | key bytes, mode, from i64, to i64                                                        |
-//! | 5   | `RetentionShortened`   | key bytes, from i64, to opt<i64>, reason text                                            |
+//! | 5   | `RetentionShortened`   | key bytes, from i64, to opt⟨i64⟩, reason text                                            |
 //! | 6   | `ModeChanged`          | key bytes, from mode, to mode, retain_until i64, reason text                             |
 //! | 7   | `HoldPlaced`           | hold_id text, scope, reason text                                                         |
 //! | 8   | `HoldReleased`         | hold_id text, scope, reason text                                                         |
 //! | 9   | `GovernanceBypass`     | key bytes, action, retain_until i64, reason text                                         |
 //! | 10  | `EventRecorded`        | event text, scope, at i64                                                                |
-//! | 11  | `Disposed`             | record id, written_at i64, retain_until opt<i64>, expires_at i64, policy opt<text>, content_hash hash, approver opt<text> |
+//! | 11  | `Disposed`             | record id, written_at i64, retain_until opt⟨i64⟩, expires_at i64, policy opt⟨text⟩, content_hash hash, approver opt⟨text⟩ |
 //! | 12  | `Purged`               | records u64, bytes u64, files u64                                                        |
 //! | 13  | `ClockAdvanced`        | from i64, to i64                                                                         |
 //! | 14  | `TornTailRemoved`      | offset u64, bytes u64                                                                    |
@@ -128,6 +128,9 @@ pub enum AuditEvent {
     /// A record's retention metadata was set (at write or later). `None`
     /// fields were not set.
     RetentionSet {
+        /// The sequence number of the record version in the database (so
+        /// recovery can tell which versions' entries a crash lost).
+        record_seq: u64,
         /// The record's key.
         key: Vec<u8>,
         /// Before this instant the record is protected.
@@ -326,6 +329,7 @@ impl AuditEvent {
                 w.opt(previous.as_deref(), |w, v| text(w, v, "previous policy"));
             }
             AuditEvent::RetentionSet {
+                record_seq,
                 key: k,
                 retain_until,
                 mode,
@@ -334,6 +338,7 @@ impl AuditEvent {
                 event_pending,
                 content_hash,
             } => {
+                w.u64(*record_seq);
                 key(w, k, "key");
                 w.opt(retain_until.as_ref(), |w, v| w.i64(*v));
                 w.opt(mode.as_ref(), |w, v| w.u8(*v as u8));
@@ -460,6 +465,7 @@ impl AuditEvent {
                 previous: r.opt("previous policy", |r| r.text("previous", TEXT_LEN_MAX))?,
             },
             TAG_RETENTION_SET => AuditEvent::RetentionSet {
+                record_seq: r.u64("record_seq")?,
                 key: r.bytes("key", KEY_LEN_MAX)?,
                 retain_until: r.opt("retain_until", |r| r.i64("retain_until"))?,
                 mode: r.opt("mode", decode_mode)?,

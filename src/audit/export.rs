@@ -83,6 +83,7 @@ fn event_json(event: &AuditEvent) -> String {
             o.opt_text("previous", previous.as_deref());
         }
         AuditEvent::RetentionSet {
+            record_seq,
             key,
             retain_until,
             mode,
@@ -91,6 +92,7 @@ fn event_json(event: &AuditEvent) -> String {
             event_pending,
             content_hash,
         } => {
+            o.num("record_seq", record_seq);
             o.hex("key", key);
             o.opt_num("retain_until", *retain_until);
             o.opt_text("mode", mode.map(mode_name));

@@ -3,7 +3,9 @@
 //!
 //! # Invariants
 //! 1. An entry is acknowledged (`append` returns it) only after its record
-//!    is fsynced. A failed append or fsync fails the log for good: every
+//!    is fsynced (`append_with(.., sync: false)` leaves that to a later
+//!    [`AuditLog::sync`]; the records layer uses it only for entries it can
+//!    regenerate from the WAL). A failed append or fsync fails the log for good: every
 //!    later append is [`Error::Poisoned`] until the trail is reopened
 //!    (retrying an fsync can report success for data the kernel dropped).
 //! 2. The in-memory head (`checkpoint()`) is always an entry that is
@@ -178,6 +180,19 @@ impl AuditLog {
         actor: impl Into<String>,
         event: AuditEvent,
     ) -> Result<AuditEntry> {
+        self.append_with(time, actor, event, true)
+    }
+
+    /// Appends an entry; with `sync: false` it is written but not fsynced
+    /// (the records layer's retention-set entries, made durable with the
+    /// WAL by [`Self::sync`] and regenerated from the WAL after a crash).
+    pub(crate) fn append_with(
+        &mut self,
+        time: i64,
+        actor: impl Into<String>,
+        event: AuditEvent,
+        sync: bool,
+    ) -> Result<AuditEntry> {
         if let Some(cause) = &self.failed {
             return Err(Error::Poisoned {
                 cause: cause.clone(),
@@ -197,7 +212,10 @@ impl AuditLog {
             .map_err(|why| Error::InvalidArgument(format!("audit entry: {why}")))?;
         let mut framed = Vec::new();
         encode_record(&payload, &mut framed);
-        let written = self.file.append(&framed).and_then(|()| self.file.sync());
+        let written =
+            self.file
+                .append(&framed)
+                .and_then(|()| if sync { self.file.sync() } else { Ok(()) });
         if let Err(e) = written {
             let err = Error::io(format!("appending to {}", self.path.display()), e);
             self.failed = Some(err.to_string());
@@ -213,6 +231,20 @@ impl AuditLog {
             return Err(Error::Poisoned { cause: why });
         }
         Ok(entry)
+    }
+
+    /// Fsyncs entries appended without sync. A failure poisons the log.
+    pub(crate) fn sync(&mut self) -> Result<()> {
+        if let Some(cause) = &self.failed {
+            return Err(Error::Poisoned {
+                cause: cause.clone(),
+            });
+        }
+        self.file.sync().map_err(|e| {
+            let err = Error::io(format!("syncing {}", self.path.display()), e);
+            self.failed = Some(err.to_string());
+            err
+        })
     }
 
     /// The last acknowledged entry's sequence number and hash, for the

@@ -31,6 +31,7 @@ pub(crate) fn samples() -> Vec<AuditEvent> {
             previous: Some("old \"quoted\"\n".into()),
         },
         AuditEvent::RetentionSet {
+            record_seq: 7,
             key: b"inv/1".to_vec(),
             retain_until: Some(1_900_000_000_000),
             mode: Some(RetentionMode::Compliance),
@@ -40,6 +41,7 @@ pub(crate) fn samples() -> Vec<AuditEvent> {
             content_hash: Some([0xAB; 32]),
         },
         AuditEvent::RetentionSet {
+            record_seq: 7,
             key: vec![0, 0xff, b'\n'],
             retain_until: None,
             mode: None,

@@ -21,9 +21,11 @@
 //!    the WAL, in the memtable and visible, and — if it asked for sync —
 //!    after an fsync that started after its append.
 
+use crate::audit::AuditEvent;
 use crate::batch::{BatchOps, WriteBatch};
 use crate::db::Engine;
 use crate::key::SEQ_MAX;
+use crate::records::check::{CheckView, Overlay, WriteContext};
 use crate::wal::format::encode_record;
 use crate::wal::WalPosition;
 use crate::{Error, Result};
@@ -40,8 +42,9 @@ const GROUP_BYTES_MAX: usize = 1 << 20;
 /// What a request asks the leader to do.
 #[derive(Debug)]
 pub(crate) enum Work {
-    /// Commit a batch.
-    Write(WriteBatch),
+    /// Commit a batch (the context carries the records layer's bypass
+    /// and actor).
+    Write(WriteBatch, WriteContext),
     /// Refuse every later request: the database is closing.
     Close,
     /// Freeze the active memtable if it holds anything, so that it is
@@ -134,8 +137,8 @@ impl Engine {
     /// Runs `work` through the queue and returns its outcome.
     pub(crate) fn submit(&self, work: Work, sync: bool) -> Result<()> {
         let bytes = match &work {
-            Work::Write(batch) if !batch.is_empty() => batch.encoded_len(),
-            Work::Write(_) | Work::Close | Work::Freeze => 0,
+            Work::Write(batch, _) if !batch.is_empty() => batch.encoded_len(),
+            Work::Write(..) | Work::Close | Work::Freeze => 0,
         };
         let request = Arc::new(Request {
             work: Mutex::new(Some(work)),
@@ -181,7 +184,11 @@ impl Engine {
             }
         }
         if !waiting_for_sync.is_empty() {
-            let synced = self.wal.sync_to(end).inspect_err(|e| self.poison(e));
+            let synced = self
+                .wal
+                .sync_to(end)
+                .and_then(|()| self.records.sync_audit())
+                .inspect_err(|e| self.poison(e));
             for request in waiting_for_sync {
                 let result = match &synced {
                     Ok(()) => Ok(()),
@@ -216,6 +223,18 @@ impl Engine {
                 return (results, self.wal.end());
             }
         }
+        // The records layer's checks see the state as of the previous group
+        // (published before this leader was chosen) plus this group's
+        // earlier batches (`overlay`).
+        let view_state = self.current_state();
+        let view = CheckView {
+            engine: self,
+            state: &view_state,
+            seq: next_seq - 1,
+        };
+        let mut overlay = Overlay::new();
+        let mut audit_after: Vec<(String, AuditEvent)> = Vec::new();
+        let mut deletes = false;
         for request in group {
             let work = request.work.lock().take();
             let result = match work {
@@ -230,22 +249,27 @@ impl Engine {
                     "internal: request committed twice".into(),
                 )),
                 Some(Work::Freeze) => self.freeze_if_not_empty(),
-                Some(Work::Write(batch)) if batch.is_empty() => Ok(()),
-                Some(Work::Write(batch)) => {
+                Some(Work::Write(batch, _)) if batch.is_empty() => Ok(()),
+                Some(Work::Write(batch, ctx)) => {
                     let count = batch.len() as u64;
                     if next_seq + count > SEQ_MAX + 1 {
                         Err(Error::InvalidArgument("sequence numbers exhausted".into()))
                     } else {
-                        let payload = batch.seal(next_seq);
-                        next_seq += count;
-                        encode_record(&payload, framed);
-                        payloads.push(payload);
-                        Ok(())
+                        self.checked(&view, &mut overlay, batch, next_seq, &ctx)
+                            .map(|(batch, actor, after)| {
+                                deletes |= batch.has_deletes();
+                                let payload = batch.seal(next_seq);
+                                next_seq += count;
+                                encode_record(&payload, framed);
+                                payloads.push(payload);
+                                audit_after.extend(after.into_iter().map(|e| (actor.clone(), e)));
+                            })
                     }
                 }
             };
             results.push(result);
         }
+        drop(view_state);
         if framed.is_empty() {
             drop(scratch);
             return (results, self.wal.end());
@@ -260,6 +284,17 @@ impl Engine {
             Ok(end) => {
                 // Invariant 2: publish only once everything is inserted.
                 self.visible_seq.store(next_seq - 1, Ordering::Release);
+                // Retention-set entries follow their WAL write (recovery
+                // regenerates any a crash loses).
+                for (actor, event) in audit_after {
+                    if let Err(e) = self.records.append(&actor, event, false) {
+                        self.poison(&e);
+                        break;
+                    }
+                }
+                if deletes {
+                    self.records.note_erasure_due();
+                }
                 (results, end)
             }
             Err(e) => {
@@ -275,6 +310,33 @@ impl Engine {
                 (failed, self.wal.end())
             }
         }
+    }
+
+    /// Runs the records layer's checks on a batch when they can matter;
+    /// returns the batch to commit, the actor and the entries to audit
+    /// after the WAL write. Privileged changes are audited (fsynced) here,
+    /// before the WAL write.
+    fn checked(
+        &self,
+        view: &CheckView<'_>,
+        overlay: &mut Overlay,
+        batch: WriteBatch,
+        first_seq: u64,
+        ctx: &WriteContext,
+    ) -> Result<(WriteBatch, String, Vec<AuditEvent>)> {
+        if !batch.has_records() && !self.records.engaged() {
+            return Ok((batch, String::new(), Vec::new()));
+        }
+        let checked = self
+            .records
+            .check_batch(view, overlay, batch, first_seq, ctx)?;
+        if checked.batch.has_records() {
+            self.records.engage();
+        }
+        for event in checked.before {
+            self.records.append(&checked.actor, event, true)?;
+        }
+        Ok((checked.batch, checked.actor, checked.after))
     }
 
     fn freeze_if_not_empty(&self) -> Result<()> {

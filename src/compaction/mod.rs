@@ -3,15 +3,17 @@
 //!
 //! * [`picker`] chooses what to compact — a pure function of the version.
 //! * [`VersionGc`] decides, entry by entry, which versions to drop — pure.
-//! * [`CompactionFilter`] lets the records layer keep, drop or rewrite an
-//!   entry — a pure verdict, told whether the output is the last level.
+//! * [`Verdict`]: the records layer keeps an entry or rewrites an eligible
+//!   record as a tombstone, with a disposal receipt.
 //! * [`output`] writes the surviving entries into new tables, and [`run`]
 //!   executes a pick (the I/O), including the flush of a memtable.
 //!
 //! # Invariants
 //! 1. A version is dropped only if a newer version of the same key is
 //!    visible to every live snapshot (its sequence number is at or below
-//!    the oldest snapshot).
+//!    the oldest snapshot). A metadata-only `RetentionUpdate` shadows
+//!    nothing: the full version below it keeps its value; it is itself
+//!    shadowed by any newer entry of its key.
 //! 2. A tombstone is dropped only if, in addition, no older version of its
 //!    key can exist below the output level.
 //! 3. All versions of one user key go to the same output table (so sorted
@@ -27,25 +29,16 @@ use crate::Result;
 use bytes::Bytes;
 use std::cmp::Ordering;
 
-/// What a [`CompactionFilter`] decides for one entry.
+/// What the records layer decides for one entry compaction is about to
+/// write ([`Engine::disposal_verdict`](crate::db::Engine)): a pure verdict
+/// from the entry, the key's newest state and the registry.
 #[derive(Clone, Debug, PartialEq, Eq)]
-#[allow(dead_code, reason = "the records layer produces Drop and Rewrite")]
 pub(crate) enum Verdict {
     /// Write the entry unchanged.
     Keep,
-    /// Leave the entry out. The filter must know that older versions of the
-    /// key below may then show through; to hide a key, rewrite it as a
-    /// tombstone until the last level.
-    Drop,
-    /// Write the entry with this kind and value instead.
+    /// Write the entry with this kind and value instead (an eligible record
+    /// becomes a tombstone, so no older version of its key shows through).
     Rewrite { kind: ValueKind, value: Bytes },
-}
-
-/// A hook that sees every entry compaction is about to write.
-pub(crate) trait CompactionFilter: Send + Sync + std::fmt::Debug {
-    /// The verdict for one entry; `last_level` says whether the output is
-    /// the bottom of the tree (nothing older can exist below it).
-    fn filter(&self, entry: &Entry, last_level: bool) -> Verdict;
 }
 
 /// Decides which versions compaction may drop (invariants 1 and 2).
@@ -56,6 +49,9 @@ pub(crate) struct VersionGc {
     /// Sequence number of the previous (newer) entry of `current_key`;
     /// `SeqNo::MAX` before the first.
     newer_seq: SeqNo,
+    /// Sequence number of the previous (newer) *full* version of
+    /// `current_key` (not a `RetentionUpdate`); `SeqNo::MAX` before one.
+    newer_full_seq: SeqNo,
 }
 
 impl VersionGc {
@@ -66,6 +62,7 @@ impl VersionGc {
             smallest_snapshot,
             current_key: None,
             newer_seq: SeqNo::MAX,
+            newer_full_seq: SeqNo::MAX,
         }
     }
 
@@ -75,9 +72,18 @@ impl VersionGc {
         if self.current_key.as_ref() != Some(&entry.key) {
             self.current_key = Some(entry.key.clone());
             self.newer_seq = SeqNo::MAX;
+            self.newer_full_seq = SeqNo::MAX;
         }
         debug_assert!(entry.seq < self.newer_seq, "internal order: seq descending");
-        let shadowed = self.newer_seq <= self.smallest_snapshot;
+        let shadowing = if entry.kind.is_full() {
+            self.newer_full_seq
+        } else {
+            self.newer_seq
+        };
+        let shadowed = shadowing <= self.smallest_snapshot;
+        if entry.kind.is_full() {
+            self.newer_full_seq = entry.seq;
+        }
         let dead_tombstone = entry.kind == ValueKind::Tombstone
             && entry.seq <= self.smallest_snapshot
             && bottommost(&entry.key);
@@ -177,6 +183,29 @@ mod tests {
         assert!(kept(&mut VersionGc::new(10), &entries, true).is_empty());
         // A snapshot at 5 still reads a@4, so both stay.
         assert_eq!(kept(&mut VersionGc::new(5), &entries, true), [9, 4]);
+    }
+
+    #[test]
+    fn retention_updates_shadow_nothing_below_them() {
+        use ValueKind::*;
+        let entries = [
+            entry("a", 9, RetentionUpdate),
+            entry("a", 8, RetentionUpdate),
+            entry("a", 5, Record),
+            entry("a", 2, Value),
+        ];
+        // The newest update and the record under it survive; the older
+        // update is superseded, and the plain value is shadowed by the record.
+        assert_eq!(kept(&mut VersionGc::new(10), &entries, false), [9, 5]);
+        // A snapshot at 8 still reads the update at 8.
+        assert_eq!(kept(&mut VersionGc::new(8), &entries, false), [9, 8, 5]);
+        // A newer full version shadows updates and records alike.
+        let rewritten = [
+            entry("a", 12, Value),
+            entry("a", 9, RetentionUpdate),
+            entry("a", 5, Record),
+        ];
+        assert_eq!(kept(&mut VersionGc::new(20), &rewritten, false), [12]);
     }
 
     #[derive(Debug)]

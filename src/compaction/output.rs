@@ -92,6 +92,7 @@ impl<'a> TableOutput<'a> {
             tombstones: props.tombstones,
             earliest_expires_at: props.earliest_expires_at,
             latest_retain_until: props.latest_retain_until,
+            has_records: props.has_records,
             smallest: props.smallest_key,
             largest: props.largest_key,
         });

@@ -9,10 +9,11 @@
 use super::output::TableOutput;
 use super::picker::{with_next_level, Pick};
 use super::{MergedEntries, Verdict, VersionGc};
+use crate::audit::DisposalReceipt;
 use crate::db::{Engine, SuperVersion};
 use crate::iter::{Entry, Source};
 use crate::key::{SeqNo, SEQ_MAX};
-use crate::manifest::{VersionEdit, LEVELS};
+use crate::manifest::VersionEdit;
 use crate::memtable::MemTableCursor;
 use crate::version::key_range;
 use crate::{Error, Result};
@@ -63,6 +64,9 @@ impl Engine {
             }
         }
         let tables = output.finish()?;
+        // The WAL segments this flush frees may be all that can regenerate
+        // retention-set audit entries written without fsync.
+        self.records.sync_audit()?;
         let edit = VersionEdit {
             added: tables.into_iter().map(|meta| (0, meta)).collect(),
             last_seq: (max_seq > 0).then_some(max_seq),
@@ -86,6 +90,9 @@ impl Engine {
 
     /// Runs one picked compaction. The caller marked its tables busy.
     pub(crate) fn run_compaction(&self, pick: &Pick) -> Result<()> {
+        // Holds and events wait while a compaction may dispose of records
+        // (records invariant 3).
+        let _gate = self.records.disposal_gate.read();
         let level = pick.level;
         let out_level = pick.output_level();
         let mut edit = VersionEdit::default();
@@ -99,8 +106,10 @@ impl Engine {
             edit.added
                 .push((out_level as u8, pick.inputs[0].meta.clone()));
         } else {
-            let outputs = self.merge_tables(pick)?;
+            let (outputs, receipts) = self.merge_tables(pick)?;
             edit.added = outputs.into_iter().map(|m| (out_level as u8, m)).collect();
+            // Receipts are durable before the bytes are gone (rule 5).
+            self.records.write_receipts(receipts)?;
         }
         if let Some((_, largest)) = key_range(&pick.inputs) {
             self.versions.lock().compact_pointers[level] = Some(largest);
@@ -118,10 +127,12 @@ impl Engine {
     }
 
     /// Merges the pick's tables into new tables for the output level.
-    fn merge_tables(&self, pick: &Pick) -> Result<Vec<crate::manifest::TableMeta>> {
+    fn merge_tables(
+        &self,
+        pick: &Pick,
+    ) -> Result<(Vec<crate::manifest::TableMeta>, Vec<DisposalReceipt>)> {
         let out_level = pick.output_level();
         let version = self.current_state().version.clone();
-        let last_level = out_level == LEVELS - 1 || out_level >= version.deepest_nonempty_level();
         let mut sources: Vec<Box<dyn Source>> = Vec::new();
         for table in pick.all_inputs() {
             let open = self.table_cache.get(&table)?;
@@ -135,6 +146,7 @@ impl Engine {
         let mut gc = VersionGc::new(self.smallest_snapshot());
         let mut output = TableOutput::new(self, self.options.target_table_bytes);
         let mut seen = 0u64;
+        let mut receipts = Vec::new();
         while let Some(entry) = merged.next_entry()? {
             seen += 1;
             if seen.is_multiple_of(ABORT_CHECK_ENTRIES) && self.stopping.load(Ordering::Acquire) {
@@ -143,21 +155,17 @@ impl Engine {
             if !gc.keep(&entry, |key| version.is_bottommost_for(out_level, key)) {
                 continue;
             }
-            let entry = match &self.compaction_filter {
-                None => entry,
-                Some(filter) => match filter.filter(&entry, last_level) {
-                    Verdict::Keep => entry,
-                    Verdict::Drop => continue,
-                    Verdict::Rewrite { kind, value } => Entry {
-                        kind,
-                        value,
-                        ..entry
-                    },
+            let entry = match self.disposal_verdict(&entry, &mut receipts)? {
+                Verdict::Keep => entry,
+                Verdict::Rewrite { kind, value } => Entry {
+                    kind,
+                    value,
+                    ..entry
                 },
             };
             output.add(&entry)?;
         }
-        output.finish()
+        Ok((output.finish()?, receipts))
     }
 
     /// Logs `edit` and installs the version it makes, with the memtables
@@ -219,6 +227,11 @@ impl Engine {
     /// rewritten at most twice per call.
     pub(crate) fn compact_range(&self, lower: Bound<&[u8]>, upper: Bound<&[u8]>) -> Result<()> {
         self.flush_memtables()?;
+        self.compact_levels(lower, upper)
+    }
+
+    /// [`Self::compact_range`] without the flush first.
+    pub(crate) fn compact_levels(&self, lower: Bound<&[u8]>, upper: Bound<&[u8]>) -> Result<()> {
         let deepest = self.versions.lock().current().deepest_nonempty_level();
         // All data in level 0: merging it into the empty level 1 is a full
         // rewrite at the bottom already.

@@ -18,6 +18,7 @@ use std::time::Duration;
 struct State {
     shutdown: bool,
     flush_running: bool,
+    purge_running: bool,
 }
 
 /// Coordination between writers, background threads and waiters.
@@ -35,6 +36,8 @@ pub(crate) struct Background {
 enum Job {
     Flush,
     Compact(Pick),
+    /// The purge window of a pending erasure ran out (RECORDS.md rule 10).
+    Purge,
 }
 
 impl Background {
@@ -47,6 +50,17 @@ impl Background {
         let _guard = self.state.lock();
         self.progress.notify_all();
         self.work.notify_all();
+    }
+
+    /// Claims the one flush slot; false if a flush runs.
+    fn claim_flush(&self) -> bool {
+        let mut state = self.state.lock();
+        !std::mem::replace(&mut state.flush_running, true)
+    }
+
+    fn release_flush(&self) {
+        self.state.lock().flush_running = false;
+        self.notify_progress();
     }
 
     /// Waits for progress, at most `timeout`.
@@ -107,12 +121,14 @@ fn worker(engine: &Engine) {
         let result = match &job {
             Job::Flush => engine.flush_oldest_memtable().map(|_| ()),
             Job::Compact(pick) => engine.run_compaction(pick),
+            Job::Purge => engine.purge().map(|_| ()),
         };
         {
             let mut state = engine.background.state.lock();
             match &job {
                 Job::Flush => state.flush_running = false,
                 Job::Compact(pick) => engine.versions.lock().set_busy(&pick.all_inputs(), false),
+                Job::Purge => state.purge_running = false,
             }
         }
         if let Err(e) = result {
@@ -132,6 +148,10 @@ fn next_job(engine: &Engine, state: &mut State) -> Option<Job> {
         state.flush_running = true;
         return Some(Job::Flush);
     }
+    if !state.purge_running && engine.records.purge_due(&current.version) {
+        state.purge_running = true;
+        return Some(Job::Purge);
+    }
     let mut versions = engine.versions.lock();
     if versions.exclusive > 0 {
         return None;
@@ -146,4 +166,25 @@ fn next_job(engine: &Engine, state: &mut State) -> Option<Job> {
     )?;
     versions.set_busy(&chosen.all_inputs(), true);
     Some(Job::Compact(chosen))
+}
+
+impl Engine {
+    /// Flushes every memtable from the calling thread, taking the flush
+    /// slot itself: a purge running on the only background thread cannot
+    /// wait for another to flush.
+    pub(crate) fn flush_all_here(&self) -> crate::Result<()> {
+        self.freeze_active_memtable()?;
+        loop {
+            if self.current_state().frozen.is_empty() {
+                return Ok(());
+            }
+            if self.background.claim_flush() {
+                let flushed = self.flush_oldest_memtable();
+                self.background.release_flush();
+                flushed?;
+            } else {
+                self.wait_for_progress()?;
+            }
+        }
+    }
 }

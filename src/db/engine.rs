@@ -16,7 +16,6 @@
 use super::background::Background;
 use super::stats::Counters;
 use crate::commit::CommitQueue;
-use crate::compaction::CompactionFilter;
 use crate::fs::FileSystem;
 use crate::key::SeqNo;
 use crate::memtable::MemTable;
@@ -43,7 +42,10 @@ pub(crate) struct SuperVersion {
 
 impl SuperVersion {
     /// Every memtable, newest first.
-    pub(crate) fn memtables(&self) -> impl Iterator<Item = &Arc<MemTable>> {
+    pub(crate) fn memtables(
+        &self,
+    ) -> std::iter::Chain<std::iter::Once<&Arc<MemTable>>, std::slice::Iter<'_, Arc<MemTable>>>
+    {
         std::iter::once(&self.active).chain(self.frozen.iter())
     }
 }
@@ -63,7 +65,8 @@ pub(crate) struct Engine {
     pub snapshots: Arc<SnapshotList>,
     pub background: Background,
     pub stats: Counters,
-    pub compaction_filter: Option<Arc<dyn CompactionFilter>>,
+    /// The records layer: clock, registry, audit trail.
+    pub records: Arc<crate::records::Records>,
     pub poisoned: AtomicBool,
     pub poison_cause: Mutex<Option<String>>,
     pub closed: AtomicBool,
@@ -102,16 +105,18 @@ impl Engine {
         }
     }
 
+    /// True after a failed WAL, manifest or audit-trail write or fsync
+    /// (the audit trail's failures poison the handle too: an entry's
+    /// durability is as uncertain as a log record's).
     pub(crate) fn is_poisoned(&self) -> bool {
-        self.poisoned.load(Ordering::Acquire)
+        self.poisoned.load(Ordering::Acquire) || self.records.audit_failure().is_some()
     }
 
     pub(crate) fn poisoned_error(&self) -> Error {
+        let cause = self.poison_cause.lock().clone();
         Error::Poisoned {
-            cause: self
-                .poison_cause
-                .lock()
-                .clone()
+            cause: cause
+                .or_else(|| self.records.audit_failure())
                 .unwrap_or_else(|| "unknown".into()),
         }
     }
@@ -148,6 +153,7 @@ impl Engine {
     pub(crate) fn sync_wal(&self) -> Result<()> {
         self.wal
             .sync_to(self.wal.end())
+            .and_then(|()| self.records.sync_audit())
             .inspect_err(|e| self.poison(e))
     }
 

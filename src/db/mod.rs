@@ -12,10 +12,12 @@
 mod background;
 mod engine;
 mod read;
+mod records;
 mod recovery;
 mod stats;
 
 pub(crate) use engine::{Engine, SuperVersion};
+pub(crate) use read::Latest;
 pub use stats::Stats;
 
 use crate::commit::Work;
@@ -132,8 +134,9 @@ impl Db {
             return Err(Error::InvalidArgument(why.to_string()));
         }
         self.engine().check_writable()?;
+        let ctx = write_context(options)?;
         let sync = options.sync.unwrap_or(self.engine().options.sync_writes);
-        self.engine().submit(Work::Write(batch), sync)
+        self.engine().submit(Work::Write(batch, ctx), sync)
     }
 
     /// The current value of `key`.
@@ -174,6 +177,7 @@ impl Db {
         let engine = self.engine();
         let state = engine.current_state();
         let counter = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
+        let registry = engine.records.registry.read();
         Stats {
             flushes: counter(&engine.stats.flushes),
             compactions: counter(&engine.stats.compactions),
@@ -189,6 +193,10 @@ impl Db {
             frozen_memtables: state.frozen.len(),
             open_tables: engine.table_cache.len(),
             last_seq: engine.visible_seq.load(Ordering::Acquire),
+            holds: registry.holds.len(),
+            policies: registry.policies.len(),
+            recorded_events: registry.events.len(),
+            disposed: counter(&engine.records.receipts_written),
         }
     }
 
@@ -264,7 +272,9 @@ impl Db {
         // Wait for a leader in flight: joining the queue as a write after
         // `closed` is set fails at once, but only once every earlier group
         // is done.
-        let _ = self.engine().submit(Work::Write(WriteBatch::new()), false);
+        let _ = self
+            .engine()
+            .submit(Work::Write(WriteBatch::new(), Default::default()), false);
         self.shared.stop_background();
         self.engine().dir_lock.lock().take();
     }
@@ -292,6 +302,27 @@ impl Db {
         let (lower, upper) = prefix_bounds(prefix);
         self.engine().iter(lower, upper, guard)
     }
+}
+
+/// The records layer's part of the write options, checked.
+fn write_context(options: &WriteOptions) -> Result<crate::records::check::WriteContext> {
+    let max = crate::records::meta::META_TEXT_MAX;
+    for (what, text) in [
+        ("bypass reason", &options.bypass),
+        ("actor", &options.actor),
+    ] {
+        if let Some(text) = text {
+            if text.is_empty() || text.len() > max {
+                return Err(Error::InvalidArgument(format!(
+                    "the {what} must be 1 to {max} bytes"
+                )));
+            }
+        }
+    }
+    Ok(crate::records::check::WriteContext {
+        bypass: options.bypass.clone(),
+        actor: options.actor.clone(),
+    })
 }
 
 fn as_ref_bound(bound: &Bound<Bytes>) -> Bound<&[u8]> {

@@ -12,13 +12,40 @@
 use super::engine::{Engine, SuperVersion};
 use crate::iter::{Iter, Source};
 use crate::key::{SeqNo, ValueKind};
+use crate::memtable::MemTable;
 use crate::memtable::MemTableCursor;
 use crate::snapshot::SnapshotGuard;
-use crate::version::LevelCursor;
+use crate::version::{LevelCursor, TableFile};
 use crate::Result;
 use bytes::Bytes;
 use std::ops::Bound;
 use std::sync::Arc;
+
+/// One place a point read looks: a memtable or a table.
+#[derive(Clone, Copy)]
+enum Target<'a> {
+    Mem(&'a Arc<MemTable>),
+    Table(&'a Arc<TableFile>),
+}
+
+impl Target<'_> {
+    fn has_records(&self) -> bool {
+        match self {
+            Target::Mem(m) => m.has_records(),
+            Target::Table(t) => t.meta.has_records,
+        }
+    }
+}
+
+/// The newest version of a key visible at some sequence number: a full
+/// version (never a tombstone) and the newest metadata-only update above it.
+#[derive(Clone, Debug)]
+pub(crate) struct Latest {
+    pub seq: SeqNo,
+    pub kind: ValueKind,
+    pub value: Bytes,
+    pub update: Option<Bytes>,
+}
 
 impl Engine {
     /// The current value of `key`, or `None`.
@@ -35,31 +62,85 @@ impl Engine {
     }
 
     fn get_in(&self, state: &SuperVersion, key: &[u8], seq: SeqNo) -> Result<Option<Bytes>> {
-        let found = match memtable_get(state, key, seq) {
-            Some(found) => Some(found),
-            None => self.tables_get(state, key, seq)?,
+        let Some(found) = self.version_in(state, key, seq, false)? else {
+            return Ok(None);
         };
-        Ok(found.and_then(|(kind, value)| (kind == ValueKind::Value).then_some(value)))
+        if found.kind == ValueKind::Value && found.update.is_none() {
+            return Ok(Some(found.value));
+        }
+        let now = self.records.now_for_read();
+        let seen = self
+            .records
+            .read(key, found.kind, &found.value, found.update.as_ref(), now)?;
+        Ok(seen.map(|(value, _)| value))
     }
 
-    fn tables_get(
+    /// The newest version of `key` at `seq` (see [`Latest`]); `None` when
+    /// the key is absent or deleted.
+    ///
+    /// With `records_only`, the search stops as soon as no memtable or
+    /// table left to look in holds records-layer entries: the write checks
+    /// need only protected versions, and a key whose newest version is a
+    /// plain value (or absent) is not protected.
+    pub(crate) fn version_in(
         &self,
         state: &SuperVersion,
         key: &[u8],
-        seq: SeqNo,
-    ) -> Result<Option<(ValueKind, Bytes)>> {
+        mut seq: SeqNo,
+        records_only: bool,
+    ) -> Result<Option<Latest>> {
         let version = &state.version;
-        for file in version.levels[0].iter().filter(|t| t.contains_key(key)) {
-            if let Some((_, kind, value)) = self.table_cache.get(file)?.get(key, seq)? {
-                return Ok(Some((kind, value)));
+        let mut targets = state
+            .memtables()
+            .map(Target::Mem)
+            .chain(
+                version.levels[0]
+                    .iter()
+                    .filter(|t| t.contains_key(key))
+                    .map(Target::Table),
+            )
+            .chain(
+                (1..version.levels.len())
+                    .filter_map(|level| version.find_in_level(level, key))
+                    .map(Target::Table),
+            );
+        let mut update: Option<Bytes> = None;
+        while let Some(target) = targets.next() {
+            if records_only
+                && update.is_none()
+                && !target.has_records()
+                && !targets.clone().any(|t| t.has_records())
+            {
+                return Ok(None);
             }
-        }
-        for level in 1..version.levels.len() {
-            let Some(file) = version.find_in_level(level, key) else {
-                continue;
-            };
-            if let Some((_, kind, value)) = self.table_cache.get(file)?.get(key, seq)? {
-                return Ok(Some((kind, value)));
+            // A target may hold an update and the version below it: look
+            // again below the update.
+            loop {
+                let found = match target {
+                    Target::Mem(m) => m.get(key, seq).map(|(s, v)| (s, v.kind, v.value)),
+                    Target::Table(t) => self.table_cache.get(t)?.get(key, seq)?,
+                };
+                let Some((found_seq, kind, value)) = found else {
+                    break;
+                };
+                match kind {
+                    ValueKind::RetentionUpdate => {
+                        update.get_or_insert(value);
+                        if found_seq == 0 {
+                            return Ok(None);
+                        }
+                        seq = found_seq - 1;
+                    }
+                    ValueKind::Tombstone => return Ok(None),
+                    ValueKind::Value | ValueKind::Record => {
+                        return Ok(Some(Latest {
+                            seq: found_seq,
+                            kind,
+                            value,
+                            update,
+                        }))
+                    }
+                }
             }
         }
         Ok(None)
@@ -105,15 +186,12 @@ impl Engine {
                 sources.push(Box::new(cursor));
             }
         }
-        Iter::new(sources, guard)
+        let resolver = crate::records::ReadResolver {
+            records: Arc::clone(&self.records),
+            now: self.records.now_for_read(),
+        };
+        Iter::new(sources, guard).with_resolver(Arc::new(resolver))
     }
-}
-
-fn memtable_get(state: &SuperVersion, key: &[u8], seq: SeqNo) -> Option<(ValueKind, Bytes)> {
-    state
-        .memtables()
-        .find_map(|table| table.get(key, seq))
-        .map(|found| (found.kind, found.value))
 }
 
 fn as_slice_bound(bound: &Bound<Bytes>) -> Bound<&[u8]> {

@@ -26,6 +26,7 @@ use crate::key::SeqNo;
 use crate::manifest::VersionEdit;
 use crate::memtable::MemTable;
 use crate::options::Options;
+use crate::records::Records;
 use crate::snapshot::SnapshotList;
 use crate::version::{TableCache, VersionSet};
 use crate::wal::format::{SEGMENT_HEADER_LEN, SEGMENT_MAGIC};
@@ -142,6 +143,21 @@ pub(super) fn open(dir: &Path, options: Options) -> Result<Engine> {
     let mut frozen = replay.frozen;
     frozen.reverse();
     let version = versions.current();
+    let opened = Records::open(
+        &*fs,
+        dir,
+        Arc::clone(&options.clock),
+        options.disposal,
+        options.purge_window,
+    )?;
+    let records = Arc::new(opened.records);
+    let memtables: Vec<&MemTable> = std::iter::once(&replay.active)
+        .chain(frozen.iter().map(|m| &**m))
+        .collect();
+    records.recover_from_wal(&memtables, opened.audited_seq)?;
+    if version.levels.iter().flatten().any(|t| t.meta.has_records) {
+        records.engage();
+    }
     let table_cache = Arc::new(TableCache::new(
         Arc::clone(&fs),
         options.table_options(),
@@ -162,7 +178,7 @@ pub(super) fn open(dir: &Path, options: Options) -> Result<Engine> {
         snapshots: Arc::new(SnapshotList::default()),
         background: Background::default(),
         stats: Counters::default(),
-        compaction_filter: None,
+        records,
         poisoned: AtomicBool::new(false),
         poison_cause: Mutex::new(None),
         closed: AtomicBool::new(false),

@@ -60,6 +60,14 @@ pub struct Stats {
     /// The newest sequence number (writes applied since the database was
     /// created).
     pub last_seq: u64,
+    /// Legal holds in force.
+    pub holds: usize,
+    /// Retention policies defined.
+    pub policies: usize,
+    /// Distinct (event, scope) pairs recorded for event-based policies.
+    pub recorded_events: usize,
+    /// Disposal receipts written since open.
+    pub disposed: u64,
 }
 
 impl Stats {

@@ -33,7 +33,11 @@ impl FileSystem for OsFileSystem {
         match mode {
             OpenMode::Read => opts.read(true),
             OpenMode::CreateNew => opts.read(true).append(true).create_new(true),
-            OpenMode::ReadWrite => opts.read(true).write(true),
+            // `append`, not `write`: `FileHandle::append` writes at the end
+            // whatever the file position is (without it, an existing file
+            // reopened for appending — the audit trail — was overwritten
+            // from offset 0).
+            OpenMode::ReadWrite => opts.read(true).append(true),
         };
         opts.mode(FILE_MODE);
         Ok(Arc::new(OsFile {
@@ -171,6 +175,21 @@ mod tests {
         assert_eq!(&buf[..4], b"ello");
         f.truncate(2).unwrap();
         assert_eq!(f.size().unwrap(), 2);
+    }
+
+    /// Regression: appends to a file reopened with `ReadWrite` went to
+    /// offset 0 (the file position), clobbering the audit trail's header.
+    #[test]
+    fn appends_after_reopen_and_truncate_go_to_the_end() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("f");
+        let f = OsFileSystem.open(&path, OpenMode::CreateNew).unwrap();
+        f.append(b"header-and-entries").unwrap();
+        drop(f);
+        let f = OsFileSystem.open(&path, OpenMode::ReadWrite).unwrap();
+        f.truncate(6).unwrap();
+        f.append(b"+more").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"header+more");
     }
 
     #[test]

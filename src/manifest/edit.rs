@@ -16,7 +16,8 @@
 //!           | smallest_len u32 | smallest | largest_len u32 | largest
 //! ```
 //! Tags 0 and 6.. are invalid. `flags` bit 0: `earliest_expires_at` is set;
-//! bit 1: `latest_retain_until` is set; other bits must be zero.
+//! bit 1: `latest_retain_until` is set; bit 2: the table holds records-layer
+//! entries (kinds 3 and 4); other bits must be zero.
 
 use crate::codec::{ByteReader, DecodeError};
 use crate::key::{check_key, SeqNo, SEQ_MAX};
@@ -33,6 +34,7 @@ const TAG_REMOVE_TABLE: u8 = 5;
 
 const FLAG_EXPIRES: u8 = 1;
 const FLAG_RETAIN: u8 = 2;
+const FLAG_RECORDS: u8 = 4;
 
 /// What the manifest knows about one table file (enough to place it in the
 /// tree and to skip it on reads without opening it).
@@ -46,6 +48,8 @@ pub(crate) struct TableMeta {
     pub tombstones: u64,
     pub earliest_expires_at: Option<i64>,
     pub latest_retain_until: Option<i64>,
+    /// The table holds entries of kind `Record` or `RetentionUpdate`.
+    pub has_records: bool,
     /// Smallest and largest user key in the table.
     pub smallest: Bytes,
     pub largest: Bytes,
@@ -130,6 +134,9 @@ fn encode_meta(meta: &TableMeta, out: &mut Vec<u8>) {
     if meta.latest_retain_until.is_some() {
         flags |= FLAG_RETAIN;
     }
+    if meta.has_records {
+        flags |= FLAG_RECORDS;
+    }
     out.put_u8(flags);
     out.put_i64_le(meta.earliest_expires_at.unwrap_or(0));
     out.put_i64_le(meta.latest_retain_until.unwrap_or(0));
@@ -148,7 +155,7 @@ fn decode_meta(r: &mut ByteReader<'_>) -> Result<TableMeta, DecodeError> {
     let entries = r.u64()?;
     let tombstones = r.u64()?;
     let flags = r.u8()?;
-    if flags & !(FLAG_EXPIRES | FLAG_RETAIN) != 0 {
+    if flags & !(FLAG_EXPIRES | FLAG_RETAIN | FLAG_RECORDS) != 0 {
         return Err((at, format!("unknown table flags {flags:#04x}")));
     }
     let expires = r.i64()?;
@@ -173,6 +180,7 @@ fn decode_meta(r: &mut ByteReader<'_>) -> Result<TableMeta, DecodeError> {
         tombstones,
         earliest_expires_at: (flags & FLAG_EXPIRES != 0).then_some(expires),
         latest_retain_until: (flags & FLAG_RETAIN != 0).then_some(retain),
+        has_records: flags & FLAG_RECORDS != 0,
         smallest,
         largest,
     })
@@ -210,6 +218,7 @@ mod tests {
             tombstones: 2,
             earliest_expires_at: Some(-5),
             latest_retain_until: None,
+            has_records: false,
             smallest: Bytes::from_static(b"apple"),
             largest: Bytes::from_static(b"pear"),
         }
@@ -242,6 +251,7 @@ mod tests {
                     tombstones: 1,
                     earliest_expires_at: None,
                     latest_retain_until: None,
+                    has_records: false,
                     smallest: Bytes::from_static(b"k1"),
                     largest: Bytes::from_static(b"k2"),
                 },

@@ -24,7 +24,7 @@ use bytes::Bytes;
 use crossbeam_skiplist::SkipMap;
 use std::borrow::Borrow;
 use std::cmp::Ordering;
-use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering as AtomicOrdering};
 
 /// Bookkeeping bytes counted per entry on top of key and value, so that many
 /// tiny entries still fill the memtable (skip-list node, `Bytes` handles).
@@ -173,6 +173,7 @@ impl Ord for MemKey {
 pub(crate) struct MemTable {
     map: SkipMap<MemKey, MemValue>,
     approx_bytes: AtomicUsize,
+    has_records: AtomicBool,
     /// The WAL segment this memtable's first write went to; its writes are
     /// in this segment and later ones, up to where the next memtable starts.
     first_wal_segment: u64,
@@ -185,6 +186,7 @@ impl MemTable {
         MemTable {
             map: SkipMap::new(),
             approx_bytes: AtomicUsize::new(0),
+            has_records: AtomicBool::new(false),
             first_wal_segment,
         }
     }
@@ -210,15 +212,23 @@ impl MemTable {
         debug_assert!(!self.map.contains_key(&key), "invariant 1: unique seq");
         self.map.insert(key, value);
         self.approx_bytes.fetch_add(size, AtomicOrdering::Relaxed);
+        if op.kind.has_meta() {
+            self.has_records.store(true, AtomicOrdering::Relaxed);
+        }
     }
 
     /// The newest version of `key` with sequence number `<= snapshot`.
-    pub(crate) fn get(&self, key: &[u8], snapshot: SeqNo) -> Option<MemValue> {
+    pub(crate) fn get(&self, key: &[u8], snapshot: SeqNo) -> Option<(SeqNo, MemValue)> {
         let probe = Probe::new(key, snapshot);
         let entry = self
             .map
             .lower_bound::<dyn KeyView>(std::ops::Bound::Included(&probe))?;
-        (entry.key().user_key == key).then(|| entry.value().clone())
+        (entry.key().user_key == key).then(|| (entry.key().seq, entry.value().clone()))
+    }
+
+    /// True when an entry with records-layer metadata was inserted.
+    pub(crate) fn has_records(&self) -> bool {
+        self.has_records.load(AtomicOrdering::Relaxed)
     }
 
     /// Approximate memory held, in bytes.
@@ -279,11 +289,11 @@ mod tests {
         table.insert(&op("a", 5, ValueKind::Tombstone, ""));
         table.insert(&op("b", 2, ValueKind::Value, "b2"));
         assert!(table.get(b"a", 0).is_none());
-        assert_eq!(&table.get(b"a", 2).unwrap().value[..], b"a1");
-        assert_eq!(&table.get(b"a", 4).unwrap().value[..], b"a3");
-        assert_eq!(table.get(b"a", 9).unwrap().kind, ValueKind::Tombstone);
+        assert_eq!(&table.get(b"a", 2).unwrap().1.value[..], b"a1");
+        assert_eq!(&table.get(b"a", 4).unwrap().1.value[..], b"a3");
+        assert_eq!(table.get(b"a", 9).unwrap().1.kind, ValueKind::Tombstone);
         assert!(table.get(b"b", 1).is_none());
-        assert_eq!(&table.get(b"b", 2).unwrap().value[..], b"b2");
+        assert_eq!(&table.get(b"b", 2).unwrap().1.value[..], b"b2");
         assert!(table.get(b"c", 9).is_none());
         assert!(table.get(b"", 9).is_none());
         assert_eq!(table.len(), 4);

@@ -12,7 +12,7 @@
 //! | 48       | 8    | file_bytes u64 (the whole file, footer included)     |
 //! | 56       | 8    | earliest_expires_at i64 (0 when absent)              |
 //! | 64       | 8    | latest_retain_until i64 (0 when absent)              |
-//! | 72       | 4    | presence flags u32: bit 0 earliest_expires_at, bit 1 latest_retain_until, others 0 |
+//! | 72       | 4    | flags u32: bit 0 earliest_expires_at present, bit 1 latest_retain_until present, bit 2 holds records-layer entries (kinds 3, 4); others 0 |
 //! | 76       | 4    | smallest_key length u32 (s)                          |
 //! | 80       | 4    | largest_key length u32 (l)                           |
 //! | 84       | s    | smallest_key (user key)                              |
@@ -35,6 +35,7 @@ use bytes::Bytes;
 pub(crate) const PROPERTIES_FIXED_LEN: usize = 84;
 const FLAG_EXPIRES: u32 = 1;
 const FLAG_RETAIN: u32 = 2;
+const FLAG_RECORDS: u32 = 4;
 
 /// What a table holds, in summary.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -63,6 +64,8 @@ pub(crate) struct TableProperties {
     /// Retention summary, filled by the records layer later: None = no
     /// record in the table has one.
     pub latest_retain_until: Option<i64>,
+    /// The table holds entries of kind `Record` or `RetentionUpdate`.
+    pub has_records: bool,
 }
 
 impl TableProperties {
@@ -93,6 +96,9 @@ impl TableProperties {
         }
         if self.latest_retain_until.is_some() {
             flags |= FLAG_RETAIN;
+        }
+        if self.has_records {
+            flags |= FLAG_RECORDS;
         }
         out.extend_from_slice(&flags.to_le_bytes());
         out.extend_from_slice(&(self.smallest_key.len() as u32).to_le_bytes());
@@ -132,7 +138,7 @@ impl TableProperties {
                 ),
             ));
         }
-        if flags & !(FLAG_EXPIRES | FLAG_RETAIN) != 0 {
+        if flags & !(FLAG_EXPIRES | FLAG_RETAIN | FLAG_RECORDS) != 0 {
             return Err(Malformed::new(
                 72,
                 format!("unknown presence flags {flags:#x}"),
@@ -156,6 +162,7 @@ impl TableProperties {
             file_bytes: u64_at(48),
             earliest_expires_at: optional(FLAG_EXPIRES, 56)?,
             latest_retain_until: optional(FLAG_RETAIN, 64)?,
+            has_records: flags & FLAG_RECORDS != 0,
             smallest_key: Bytes::copy_from_slice(&block[PROPERTIES_FIXED_LEN..smallest_end]),
             largest_key: Bytes::copy_from_slice(&block[smallest_end..]),
         };
@@ -206,6 +213,7 @@ mod tests {
             file_bytes: 4321,
             earliest_expires_at: Some(-5),
             latest_retain_until: None,
+            has_records: true,
         }
     }
 
@@ -227,7 +235,7 @@ mod tests {
             assert!(TableProperties::decode(&out[..cut]).is_err(), "cut {cut}");
         }
         let mut bad = out.clone();
-        bad[72] |= 4;
+        bad[72] |= 8;
         assert!(TableProperties::decode(&bad).is_err(), "unknown flag");
         let mut bad = out.clone();
         bad[64] = 1;

@@ -85,7 +85,7 @@ fn model(keys: u64, seed: u64) -> Model {
             } as usize;
             let value = match kind {
                 ValueKind::Tombstone => Vec::new(),
-                ValueKind::Value => (0..len).map(|j| (seq as usize + j) as u8).collect(),
+                _ => (0..len).map(|j| (seq as usize + j) as u8).collect(),
             };
             model.insert((key.clone(), Reverse(seq)), (kind, value));
             seq += 1 + rng.below(3);

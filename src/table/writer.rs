@@ -25,6 +25,7 @@ use super::properties::{TableProperties, PROPERTIES_FIXED_LEN};
 use super::TableOptions;
 use crate::fs::FileHandle;
 use crate::key::{check_key, check_value, SeqNo, ValueKind, SEQ_MAX};
+use crate::records::meta::{StoredMeta, STORED_META_MAX};
 use crate::{Error, Result};
 use bytes::Bytes;
 use std::cmp::Ordering;
@@ -86,7 +87,16 @@ impl TableWriter {
     ) -> Result<()> {
         self.check_usable()?;
         check_key(key).map_err(Error::InvalidArgument)?;
-        check_value(value).map_err(Error::InvalidArgument)?;
+        if kind.has_meta() {
+            let (meta, _) = StoredMeta::decode(&Bytes::copy_from_slice(
+                &value[..value.len().min(STORED_META_MAX)],
+            ))
+            .map_err(Error::InvalidArgument)?;
+            self.props.has_records = true;
+            self.note_retention(meta.expires_at, meta.retain_until);
+        } else {
+            check_value(value).map_err(Error::InvalidArgument)?;
+        }
         if seq > SEQ_MAX {
             return Err(Error::InvalidArgument(format!(
                 "sequence number {seq} is past SEQ_MAX"
@@ -129,10 +139,6 @@ impl TableWriter {
 
     /// Folds one record's retention into the summary: the earliest
     /// `expires_at` and the latest `retain_until` seen.
-    #[allow(
-        dead_code,
-        reason = "table interface for flush, compaction, the records layer and the CLI; not every caller exists yet"
-    )]
     pub(crate) fn note_retention(&mut self, expires_at: Option<i64>, retain_until: Option<i64>) {
         let props = &mut self.props;
         if let Some(t) = expires_at {

@@ -211,6 +211,7 @@ pub(crate) mod tests {
             tombstones: 0,
             earliest_expires_at: None,
             latest_retain_until: None,
+            has_records: false,
             smallest: Bytes::copy_from_slice(smallest.as_bytes()),
             largest: Bytes::copy_from_slice(largest.as_bytes()),
         }

@@ -7,7 +7,7 @@
 //! concurrent writers through group commit).
 
 use super::{Compacted, Engine, Result};
-use holdfast::{Db, Options, WriteBatch, WriteOptions};
+use holdfast::{years, Db, Options, Policy, Retention, WriteBatch, WriteOptions};
 use std::path::Path;
 
 /// An open holdfast database.
@@ -68,5 +68,17 @@ impl Engine for Holdfast {
 
     fn close(self: Box<Self>) -> Result<()> {
         Ok(self.db.close()?)
+    }
+
+    fn define_retention_policy(&self) -> Result<bool> {
+        let policy = Policy::new("bench-7y").retain_for(years(7)).then_dispose();
+        self.db.define_policy(policy)?;
+        Ok(true)
+    }
+
+    fn put_retained(&self, key: &[u8], value: &[u8]) -> Result<()> {
+        Ok(self
+            .db
+            .put_with(key, value, &Retention::new().policy("bench-7y"))?)
     }
 }

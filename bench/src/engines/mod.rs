@@ -57,6 +57,16 @@ pub trait Engine: Send {
     fn compact(&mut self) -> Result<Compacted>;
     /// Closes cleanly: everything durable, files released.
     fn close(self: Box<Self>) -> Result<()>;
+    /// Defines a retention policy for [`Engine::put_retained`]; `false`
+    /// if the engine has no per-record retention (every peer).
+    fn define_retention_policy(&self) -> Result<bool> {
+        Ok(false)
+    }
+    /// Sets `key` to `value` under the policy of
+    /// [`Engine::define_retention_policy`], buffered like [`Engine::put`].
+    fn put_retained(&self, _key: &[u8], _value: &[u8]) -> Result<()> {
+        Err("no per-record retention in this engine".into())
+    }
 }
 
 /// The engines this binary knows about.

@@ -1,0 +1,536 @@
+//! The write checks (RECORDS.md rules 1–4 and 7), run by the commit leader
+//! on each batch in commit order, before the batch gets its sequence
+//! numbers: a batch that would overwrite, delete or weaken a protected or
+//! held record is refused whole, and a batch with records-layer requests is
+//! resolved — dates computed from the engine's clock and the policies,
+//! written_at stamped — into the bytes the WAL receives.
+//!
+//! Each check sees the database as of the previous group plus the batches
+//! of this group checked before it ([`Overlay`]), so two racing writers
+//! cannot both pass. Writes of keys that no record, hold or default policy
+//! concerns cost a lookup that the bloom filters and the tables'
+//! "holds records" flag usually answer without reading a block.
+
+use super::meta::StoredMeta;
+use super::policy::{Mode, Policy};
+use super::registry::{Effective, Registry};
+use super::state::{Shown, DEFAULT_ACTOR};
+use super::Records;
+use crate::audit::{AuditEvent, BypassAction, RetentionMode};
+use crate::batch::{BatchOp, BatchOps, WriteBatch};
+use crate::db::{Latest, SuperVersion};
+use crate::key::{SeqNo, ValueKind};
+use crate::{Error, Result};
+use bytes::Bytes;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+
+/// What a writer asks of the records layer with its batch.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct WriteContext {
+    /// `WriteOptions::bypass_governance`: the reason.
+    pub bypass: Option<String>,
+    /// `WriteOptions::actor`.
+    pub actor: Option<String>,
+}
+
+/// The newest state of the keys written by batches of the current group
+/// that passed their checks: `None` for a deletion.
+pub(crate) type Overlay = HashMap<Bytes, Option<Latest>>;
+
+/// A checked batch.
+pub(crate) struct Checked {
+    /// What to commit: the caller's batch, or its resolution.
+    pub batch: WriteBatch,
+    /// Entries to append and fsync before the WAL write (privileged changes).
+    pub before: Vec<AuditEvent>,
+    /// Retention-set entries to append after the WAL write.
+    pub after: Vec<AuditEvent>,
+    pub actor: String,
+}
+
+/// The state a batch is checked against.
+pub(crate) struct CheckView<'a> {
+    pub engine: &'a crate::db::Engine,
+    pub state: &'a SuperVersion,
+    pub seq: SeqNo,
+}
+
+impl CheckView<'_> {
+    fn latest(&self, overlay: &Overlay, key: &[u8], records_only: bool) -> Result<Option<Latest>> {
+        match overlay.get(key) {
+            Some(found) => Ok(found.clone()),
+            None => self
+                .engine
+                .version_in(self.state, key, self.seq, records_only),
+        }
+    }
+}
+
+/// Lazily read clock: only writes that need a date read it.
+struct Now<'a> {
+    records: &'a Records,
+    value: Option<i64>,
+}
+
+impl Now<'_> {
+    fn get(&mut self) -> Result<i64> {
+        if let Some(t) = self.value {
+            return Ok(t);
+        }
+        let t = self.records.now()?;
+        self.value = Some(t);
+        Ok(t)
+    }
+}
+
+impl Records {
+    /// Checks `batch` (its operations get sequence numbers from
+    /// `first_seq`) and resolves its records-layer requests.
+    pub(crate) fn check_batch(
+        &self,
+        view: &CheckView<'_>,
+        overlay: &mut Overlay,
+        batch: WriteBatch,
+        first_seq: SeqNo,
+        ctx: &WriteContext,
+    ) -> Result<Checked> {
+        let actor = ctx.actor.clone().unwrap_or_else(|| DEFAULT_ACTOR.into());
+        let registry = self.registry.read();
+        let mut checker = Checker {
+            registry: &registry,
+            view,
+            ctx,
+            now: Now {
+                records: self,
+                value: None,
+            },
+            local: Overlay::new(),
+            before: Vec::new(),
+            after: Vec::new(),
+        };
+        let payload = batch.inspect();
+        let internal =
+            |(at, why)| Error::InvalidArgument(format!("internal: batch at {at}: {why}"));
+        let mut resolved: Vec<(ValueKind, Bytes, Option<StoredMeta>, Bytes)> = Vec::new();
+        let mut rewritten = batch.has_records();
+        for op in BatchOps::new(&payload).map_err(internal)? {
+            let op = op.map_err(internal)?;
+            let seq = first_seq + op.seq - 1;
+            let out = checker.op(overlay, op, seq)?;
+            rewritten |= out.2.is_some() && out.0 != ValueKind::Value;
+            resolved.push(out);
+        }
+        let Checker {
+            before,
+            after,
+            local,
+            ..
+        } = checker;
+        drop(registry);
+        overlay.extend(local);
+        let batch = if rewritten {
+            let mut out = WriteBatch::with_capacity(batch.encoded_len() + 64);
+            for (kind, key, meta, value) in &resolved {
+                match (kind, meta) {
+                    (ValueKind::Value, _) => out.put(key, value),
+                    (ValueKind::Tombstone, _) => out.delete(key),
+                    (kind, Some(meta)) => out.push_meta_op(*kind, key, meta, value),
+                    (_, None) => out.delete(key), // unreachable: meta kinds carry meta
+                };
+            }
+            if let Some(why) = out.validation_error() {
+                return Err(Error::InvalidArgument(why.to_string()));
+            }
+            out
+        } else {
+            batch
+        };
+        Ok(Checked {
+            batch,
+            before,
+            after,
+            actor,
+        })
+    }
+}
+
+struct Checker<'a> {
+    registry: &'a Registry,
+    view: &'a CheckView<'a>,
+    ctx: &'a WriteContext,
+    now: Now<'a>,
+    /// This batch's own writes (merged into the group's overlay if it passes).
+    local: Overlay,
+    before: Vec<AuditEvent>,
+    after: Vec<AuditEvent>,
+}
+
+/// A resolved operation: kind, key, metadata (for kinds 3 and 4), value.
+type Resolved = (ValueKind, Bytes, Option<StoredMeta>, Bytes);
+
+impl Checker<'_> {
+    fn latest(&self, overlay: &Overlay, key: &[u8], records_only: bool) -> Result<Option<Latest>> {
+        match self.local.get(key) {
+            Some(found) => Ok(found.clone()),
+            None => self.view.latest(overlay, key, records_only),
+        }
+    }
+
+    /// The key's current record as readers see it now: `None` when absent,
+    /// deleted or eligible for disposal.
+    fn current(
+        &mut self,
+        overlay: &Overlay,
+        key: &[u8],
+        records_only: bool,
+    ) -> Result<Option<(Latest, Option<Shown>)>> {
+        let Some(latest) = self.latest(overlay, key, records_only)? else {
+            return Ok(None);
+        };
+        let (meta, _) = Records::split(key, latest.kind, &latest.value, latest.update.as_ref())?;
+        let Some(meta) = meta else {
+            return Ok(Some((latest, None)));
+        };
+        let effective = self.registry.effective(key, &meta);
+        let now = self.now.get()?;
+        if effective.expired(now) && !self.registry.holds.is_held(key) {
+            return Ok(None); // eligible: as good as gone
+        }
+        Ok(Some((latest, Some((meta, effective)))))
+    }
+
+    fn op(&mut self, overlay: &Overlay, op: BatchOp, seq: SeqNo) -> Result<Resolved> {
+        let key = op.key.clone();
+        match op.kind {
+            ValueKind::Value => match self.registry.default_policy(&key) {
+                Some(policy) => {
+                    let request = StoredMeta {
+                        policy: Some(policy.to_string()),
+                        ..StoredMeta::default()
+                    };
+                    self.put_record(overlay, key, request, op.value, seq)
+                }
+                None => {
+                    self.check_replace(overlay, &key, BypassAction::Overwrite)?;
+                    let latest = Latest {
+                        seq,
+                        kind: ValueKind::Value,
+                        value: op.value.clone(),
+                        update: None,
+                    };
+                    self.local.insert(key.clone(), Some(latest));
+                    Ok((ValueKind::Value, key, None, op.value))
+                }
+            },
+            ValueKind::Tombstone => {
+                self.check_replace(overlay, &key, BypassAction::Delete)?;
+                self.local.insert(key.clone(), None);
+                Ok((ValueKind::Tombstone, key, None, Bytes::new()))
+            }
+            ValueKind::Record => {
+                let (request, value) = StoredMeta::split_record(&op.value)
+                    .map_err(|why| Error::InvalidArgument(format!("internal: {why}")))?;
+                let request = match request.policy {
+                    Some(_) => request,
+                    None => StoredMeta {
+                        policy: self.registry.default_policy(&key).map(str::to_string),
+                        ..request
+                    },
+                };
+                self.put_record(overlay, key, request, value, seq)
+            }
+            ValueKind::RetentionUpdate => {
+                let request = StoredMeta::decode_update(&op.value)
+                    .map_err(|why| Error::InvalidArgument(format!("internal: {why}")))?;
+                self.update(overlay, key, request)
+            }
+        }
+    }
+
+    /// Rules 1, 2 and 4 for an overwrite or delete of `key`.
+    fn check_replace(&mut self, overlay: &Overlay, key: &[u8], action: BypassAction) -> Result<()> {
+        let holds = match self.registry.holds.is_empty() {
+            true => Vec::new(),
+            false => self.registry.holds.covering(key),
+        };
+        let Some((_, meta)) = self.current(overlay, key, holds.is_empty())? else {
+            return Ok(()); // nothing there (or eligible): nothing to protect
+        };
+        if !holds.is_empty() {
+            return Err(Error::Held {
+                key: key.to_vec(),
+                holds,
+            });
+        }
+        let Some((_, effective)) = meta else {
+            return Ok(());
+        };
+        let now = self.now.get()?;
+        if !effective.protected(now) {
+            return Ok(());
+        }
+        let until = effective.retain_until.unwrap_or(i64::MAX);
+        let mode = effective.mode.unwrap_or(Mode::Governance);
+        match (mode, &self.ctx.bypass) {
+            (Mode::Governance, Some(reason)) => {
+                self.before.push(AuditEvent::GovernanceBypass {
+                    key: key.to_vec(),
+                    action,
+                    retain_until: until,
+                    reason: reason.clone(),
+                });
+                Ok(())
+            }
+            _ => Err(locked(key, until, mode)),
+        }
+    }
+
+    /// A record written with retention: checks, then resolves the dates.
+    fn put_record(
+        &mut self,
+        overlay: &Overlay,
+        key: Bytes,
+        request: StoredMeta,
+        value: Bytes,
+        seq: SeqNo,
+    ) -> Result<Resolved> {
+        self.check_replace(overlay, &key, BypassAction::Overwrite)?;
+        let now = self.now.get()?;
+        let policy = match &request.policy {
+            Some(name) => Some(self.registry.policies.get(name).ok_or_else(|| {
+                Error::InvalidArgument(format!("unknown retention policy {name:?}"))
+            })?),
+            None => None,
+        };
+        let meta = resolve_new(&request, policy, now, self.ctx.actor.clone())?;
+        let effective = self.registry.effective(&key, &meta);
+        self.after.push(AuditEvent::RetentionSet {
+            record_seq: seq,
+            key: key.to_vec(),
+            retain_until: effective.retain_until,
+            mode: effective.mode.map(audit_mode),
+            expires_at: effective.expires_at,
+            policy: meta.policy.clone(),
+            event_pending: effective.event_pending.clone(),
+            content_hash: Some(content_hash(&value)),
+        });
+        let mut stored = meta.encode();
+        stored.extend_from_slice(&value);
+        let latest = Latest {
+            seq,
+            kind: ValueKind::Record,
+            value: Bytes::from(stored),
+            update: None,
+        };
+        self.local.insert(key.clone(), Some(latest));
+        Ok((ValueKind::Record, key, Some(meta), value))
+    }
+
+    /// A metadata-only change: extend (rule 2), shorten or remove
+    /// (Governance with bypass), mode change (rule 3).
+    fn update(&mut self, overlay: &Overlay, key: Bytes, request: StoredMeta) -> Result<Resolved> {
+        let Some((latest, meta)) = self.current(overlay, &key, false)? else {
+            return Err(Error::InvalidArgument(format!(
+                "no record {} to change the retention of",
+                super::display_key(&key)
+            )));
+        };
+        let now = self.now.get()?;
+        let (mut meta, effective) = meta.unwrap_or_else(|| {
+            let plain = StoredMeta {
+                written_at: i64::MIN, // unknown: the record was a plain put
+                ..StoredMeta::default()
+            };
+            (plain, Effective::default())
+        });
+        let holds = self.registry.holds.covering(&key);
+        let protected = effective.protected(now);
+        let mode = effective.mode.unwrap_or(Mode::Governance);
+        let current_until = effective.retain_until;
+        let privileged = |records: &mut Self, event: AuditEvent| -> Result<()> {
+            if !holds.is_empty() && protected {
+                return Err(Error::Held {
+                    key: key.to_vec(),
+                    holds: holds.clone(),
+                });
+            }
+            match (&records.ctx.bypass, mode) {
+                (Some(_), Mode::Governance) => {
+                    records.before.push(event);
+                    Ok(())
+                }
+                _ => Err(locked(&key, current_until.unwrap_or(i64::MAX), mode)),
+            }
+        };
+        let reason = self.ctx.bypass.clone().unwrap_or_default();
+        if request.clear {
+            if protected {
+                let event = AuditEvent::RetentionShortened {
+                    key: key.to_vec(),
+                    from: current_until.unwrap_or(i64::MAX),
+                    to: None,
+                    reason: reason.clone(),
+                };
+                privileged(self, event)?;
+            }
+            meta.retain_until = None;
+            meta.mode = None;
+            meta.policy = None;
+        }
+        if let Some(until) = request.retain_until {
+            if until <= now {
+                return Err(Error::InvalidArgument(format!(
+                    "retain_until {} is not in the future",
+                    super::Timestamp::from_millis(until)
+                )));
+            }
+            match current_until {
+                Some(from) if until < from && protected => {
+                    let event = AuditEvent::RetentionShortened {
+                        key: key.to_vec(),
+                        from,
+                        to: Some(until),
+                        reason: reason.clone(),
+                    };
+                    privileged(self, event)?;
+                }
+                Some(from) if until > from => self.before.push(AuditEvent::RetentionExtended {
+                    key: key.to_vec(),
+                    mode: audit_mode(mode),
+                    from,
+                    to: until,
+                }),
+                Some(_) => {}
+                None => self.before.push(AuditEvent::RetentionExtended {
+                    key: key.to_vec(),
+                    mode: audit_mode(request.mode.unwrap_or(mode)),
+                    from: now,
+                    to: until,
+                }),
+            }
+            meta.retain_until = Some(until);
+            meta.mode = meta.mode.or(Some(Mode::Governance));
+            meta.expires_at = meta.expires_at.map(|e| e.max(until));
+        }
+        if let Some(to) = request.mode {
+            let from = meta.mode.or(effective.mode);
+            if meta.retain_until.is_none() && effective.retain_until.is_none() {
+                return Err(Error::InvalidArgument(
+                    "a retention mode needs a retain_until date".into(),
+                ));
+            }
+            match (from, to) {
+                (Some(Mode::Compliance), Mode::Governance) => {
+                    return Err(locked(
+                        &key,
+                        current_until.unwrap_or(i64::MAX),
+                        Mode::Compliance,
+                    ))
+                }
+                (Some(Mode::Governance) | None, Mode::Compliance) => {
+                    let event = AuditEvent::ModeChanged {
+                        key: key.to_vec(),
+                        from: RetentionMode::Governance,
+                        to: RetentionMode::Compliance,
+                        retain_until: meta.retain_until.or(current_until).unwrap_or(i64::MAX),
+                        reason: reason.clone(),
+                    };
+                    if protected {
+                        privileged(self, event)?;
+                    } else {
+                        self.before.push(event);
+                    }
+                }
+                _ => {}
+            }
+            meta.mode = Some(to);
+        }
+        meta.actor = self.ctx.actor.clone();
+        meta.clear = false;
+        let encoded = Bytes::from(meta.encode());
+        let changed = Latest {
+            update: Some(encoded),
+            ..latest
+        };
+        self.local.insert(key.clone(), Some(changed));
+        Ok((ValueKind::RetentionUpdate, key, Some(meta), Bytes::new()))
+    }
+}
+
+/// The stored metadata of a new record: explicit dates combined with the
+/// policy's creation clauses (latest wins), checked (rule 7).
+fn resolve_new(
+    request: &StoredMeta,
+    policy: Option<&Policy>,
+    now: i64,
+    actor: Option<String>,
+) -> Result<StoredMeta> {
+    let past = |what: &str, t: i64| {
+        Error::InvalidArgument(format!(
+            "{what} {} is not in the future",
+            super::Timestamp::from_millis(t)
+        ))
+    };
+    if let Some(t) = request.retain_until.filter(|&t| t <= now) {
+        return Err(past("retain_until", t));
+    }
+    if let Some(t) = request.expires_at.filter(|&t| t <= now) {
+        return Err(past("expires_at", t));
+    }
+    let written = super::Timestamp::from_millis(now);
+    let created = policy.and_then(|p| p.creation_until(written).map(|t| t.as_millis()));
+    let retain_until = match (request.retain_until, created) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    };
+    let mut expires_at = request.expires_at;
+    if let (Some(p), Some(created)) = (policy, created) {
+        if p.disposes() {
+            expires_at = Some(expires_at.map_or(created, |e| e.max(created)));
+        }
+    }
+    if let (Some(retain), Some(expires)) = (retain_until, expires_at) {
+        if expires < retain {
+            return Err(Error::InvalidArgument(format!(
+                "expires_at {} is before retain_until {}",
+                super::Timestamp::from_millis(expires),
+                super::Timestamp::from_millis(retain)
+            )));
+        }
+    }
+    let mode = request
+        .mode
+        .or(policy.map(Policy::mode))
+        .filter(|_| retain_until.is_some() || policy.is_some());
+    Ok(StoredMeta {
+        written_at: now,
+        retain_until,
+        mode,
+        expires_at,
+        policy: request.policy.clone(),
+        actor,
+        clear: false,
+    })
+}
+
+fn locked(key: &[u8], until: i64, mode: Mode) -> Error {
+    Error::RetentionLocked {
+        key: key.to_vec(),
+        until: super::Timestamp::from_millis(until),
+        mode,
+    }
+}
+
+/// The trail's spelling of a mode.
+pub(crate) fn audit_mode(mode: Mode) -> RetentionMode {
+    match mode {
+        Mode::Governance => RetentionMode::Governance,
+        Mode::Compliance => RetentionMode::Compliance,
+    }
+}
+
+/// SHA-256 of a record's value (the trail's proof it was unaltered).
+pub(crate) fn content_hash(value: &[u8]) -> [u8; 32] {
+    Sha256::digest(value).into()
+}
