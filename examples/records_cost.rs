@@ -32,12 +32,22 @@ fn main() -> holdfast::Result<()> {
     let dir = std::env::temp_dir().join(format!("holdfast-cost-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let db = Db::open(&dir, Options::default().background_threads(1))?;
+    let started = std::time::Instant::now();
     put_all(&db, mode, n)?;
+    db.flush()?;
+    let put_secs = started.elapsed().as_secs_f64();
+    let started = std::time::Instant::now();
     let mut found = 0;
     for i in 0..n {
         found += usize::from(db.get(key(i))?.is_some());
     }
+    let get_secs = started.elapsed().as_secs_f64();
     assert_eq!(found as u64, n);
+    println!(
+        "{mode} n={n} put {:.0} ops/s get {:.0} ops/s",
+        n as f64 / put_secs,
+        n as f64 / get_secs
+    );
     db.close()?;
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())

@@ -185,13 +185,33 @@ impl WriteBatch {
         self.records
     }
 
-    /// A copy of the payload with sequence numbers from 1, for the commit
-    /// leader to decode with [`BatchOps`] before the batch is sealed.
-    pub(crate) fn inspect(&self) -> Bytes {
-        let mut copy = self.buf.clone();
-        copy[0..8].copy_from_slice(&1u64.to_le_bytes());
-        copy[8..12].copy_from_slice(&self.count.to_le_bytes());
-        copy.freeze()
+    /// The payload with sequence numbers from 1, for the commit leader to
+    /// decode with [`BatchOps`] before the batch is sealed (no copy; give
+    /// it back with [`WriteBatch::from_inspected`]).
+    pub(crate) fn into_inspected(mut self) -> (Bytes, BatchFlags) {
+        self.buf[0..8].copy_from_slice(&1u64.to_le_bytes());
+        self.buf[8..12].copy_from_slice(&self.count.to_le_bytes());
+        let flags = BatchFlags {
+            count: self.count,
+            records: self.records,
+            deletes: self.deletes,
+        };
+        (self.buf.freeze(), flags)
+    }
+
+    /// The batch [`WriteBatch::into_inspected`] took apart (copied only if
+    /// a slice of it is still alive).
+    pub(crate) fn from_inspected(payload: Bytes, flags: BatchFlags) -> WriteBatch {
+        let buf = payload
+            .try_into_mut()
+            .unwrap_or_else(|shared| BytesMut::from(&shared[..]));
+        WriteBatch {
+            buf,
+            count: flags.count,
+            invalid: None,
+            records: flags.records,
+            deletes: flags.deletes,
+        }
     }
 
     /// Adds a deletion of `key` (deleting an absent key is not an error).
@@ -269,6 +289,14 @@ fn put_bytes(buf: &mut BytesMut, bytes: &[u8]) {
     debug_assert_eq!(len as usize, bytes.len(), "limits keep lengths in u32");
     buf.put_u32_le(len);
     buf.put_slice(bytes);
+}
+
+/// What [`WriteBatch::into_inspected`] keeps besides the bytes.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct BatchFlags {
+    count: u32,
+    records: bool,
+    deletes: bool,
 }
 
 /// One operation decoded from a batch payload; key and value share the

@@ -57,6 +57,7 @@ impl AuditEntry {
     /// Builds the entry at `seq` after an entry whose hash is `prev_hash`,
     /// computing its hash. Fails with what was wrong when a field is past
     /// its limit, the actor is empty or the entry would be too large.
+    #[cfg(test)]
     pub(crate) fn seal(
         seq: u64,
         time: i64,
@@ -64,17 +65,32 @@ impl AuditEntry {
         event: AuditEvent,
         prev_hash: AuditHash,
     ) -> Result<AuditEntry, String> {
+        Self::seal_encoded(seq, time, actor, event, prev_hash).map(|(entry, _)| entry)
+    }
+
+    /// As [`Self::seal`], also returning the entry's payload (what
+    /// [`Self::encode`] gives), encoded once.
+    pub(crate) fn seal_encoded(
+        seq: u64,
+        time: i64,
+        actor: String,
+        event: AuditEvent,
+        prev_hash: AuditHash,
+    ) -> Result<(AuditEntry, Vec<u8>), String> {
         debug_assert!(seq >= 1, "sequence numbers start at 1");
-        let body = encode_body(seq, time, &actor, &event)?;
-        let hash = chain_hash(&body, &prev_hash);
-        Ok(AuditEntry {
+        let mut payload = encode_body(seq, time, &actor, &event)?;
+        let hash = chain_hash(&payload, &prev_hash);
+        payload.extend_from_slice(&prev_hash);
+        payload.extend_from_slice(&hash);
+        let entry = AuditEntry {
             seq,
             time,
             actor,
             event,
             prev_hash,
             hash,
-        })
+        };
+        Ok((entry, payload))
     }
 
     /// The hash this entry should carry, recomputed from its fields.

@@ -3,13 +3,17 @@
 //!
 //! # Invariants
 //! 1. An entry is acknowledged (`append` returns it) only after its record
-//!    is fsynced (`append_with(.., sync: false)` leaves that to a later
-//!    [`AuditLog::sync`]; the records layer uses it only for entries it can
-//!    regenerate from the WAL). A failed append or fsync fails the log for good: every
-//!    later append is [`Error::Poisoned`] until the trail is reopened
-//!    (retrying an fsync can report success for data the kernel dropped).
-//! 2. The in-memory head (`checkpoint()`) is always an entry that is
-//!    durable on disk, and `verify` fails if the file no longer holds it.
+//!    is fsynced. `append_with(.., sync: false)` keeps the framed entry in
+//!    memory instead (written past 256 KiB, fsynced by the next
+//!    [`AuditLog::sync`] or synced append); the records layer uses it only
+//!    for entries it can regenerate from the WAL. A failed write or fsync
+//!    fails the log for good: every later append is [`Error::Poisoned`]
+//!    until the trail is reopened (retrying an fsync can report success for
+//!    data the kernel dropped).
+//! 2. After a sync, the in-memory head (`checkpoint()`) is an entry that
+//!    is durable on disk, and `verify` fails if the file no longer holds
+//!    it. (`iter` and `verify` read the file: call `sync` first when
+//!    unsynced entries were appended.)
 //! 3. `open` verifies the whole chain before anything is appended, so an
 //!    entry is never chained onto a damaged or forged predecessor; and it
 //!    cuts bytes only under the torn-tail rule of [`super::file`].
@@ -54,7 +58,14 @@ pub struct AuditLog {
     torn: Option<TornTail>,
     /// Why the log refuses appends, after a failed append or fsync.
     failed: Option<String>,
+    /// Framed entries appended without sync and not yet written to the
+    /// file (written at the next sync, synced append, or past
+    /// [`PENDING_BYTES_MAX`]).
+    pending: Vec<u8>,
 }
+
+/// Bytes of unsynced entries kept in memory before they are written.
+const PENDING_BYTES_MAX: usize = 256 << 10;
 
 impl AuditLog {
     /// Opens the trail in `dir`, creating an empty one if there is none.
@@ -109,6 +120,7 @@ impl AuditLog {
             chain: ChainState::new(),
             torn: None,
             failed: None,
+            pending: Vec::new(),
         })
     }
 
@@ -164,6 +176,7 @@ impl AuditLog {
             chain,
             torn,
             failed: None,
+            pending: Vec::new(),
         })
     }
 
@@ -205,23 +218,16 @@ impl AuditLog {
             )));
         }
         let head = self.chain.head();
-        let entry = AuditEntry::seal(head.seq + 1, time, actor.into(), event, head.hash)
-            .map_err(|why| Error::InvalidArgument(format!("audit entry: {why}")))?;
-        let payload = entry
-            .encode()
-            .map_err(|why| Error::InvalidArgument(format!("audit entry: {why}")))?;
-        let mut framed = Vec::new();
-        encode_record(&payload, &mut framed);
-        let written =
-            self.file
-                .append(&framed)
-                .and_then(|()| if sync { self.file.sync() } else { Ok(()) });
-        if let Err(e) = written {
-            let err = Error::io(format!("appending to {}", self.path.display()), e);
-            self.failed = Some(err.to_string());
-            return Err(err);
+        let (entry, payload) =
+            AuditEntry::seal_encoded(head.seq + 1, time, actor.into(), event, head.hash)
+                .map_err(|why| Error::InvalidArgument(format!("audit entry: {why}")))?;
+        encode_record(&payload, &mut self.pending);
+        if sync {
+            self.sync()?;
+        } else if self.pending.len() >= PENDING_BYTES_MAX {
+            self.write_pending()?;
         }
-        let pushed = self.chain.push(&entry);
+        let pushed = self.chain.push_sealed(&entry);
         debug_assert!(
             pushed.is_ok(),
             "a sealed entry extends the chain: {pushed:?}"
@@ -233,13 +239,32 @@ impl AuditLog {
         Ok(entry)
     }
 
-    /// Fsyncs entries appended without sync. A failure poisons the log.
+    /// Writes the pending entries to the file (no fsync).
+    fn write_pending(&mut self) -> Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        if let Err(e) = self.file.append(&self.pending) {
+            let err = Error::io(format!("appending to {}", self.path.display()), e);
+            self.failed = Some(err.to_string());
+            return Err(err);
+        }
+        self.pending.clear();
+        if self.pending.capacity() > 4 * PENDING_BYTES_MAX {
+            self.pending = Vec::new();
+        }
+        Ok(())
+    }
+
+    /// Writes and fsyncs entries appended without sync. A failure poisons
+    /// the log.
     pub(crate) fn sync(&mut self) -> Result<()> {
         if let Some(cause) = &self.failed {
             return Err(Error::Poisoned {
                 cause: cause.clone(),
             });
         }
+        self.write_pending()?;
         self.file.sync().map_err(|e| {
             let err = Error::io(format!("syncing {}", self.path.display()), e);
             self.failed = Some(err.to_string());
@@ -251,6 +276,11 @@ impl AuditLog {
     /// application to keep somewhere this database cannot rewrite.
     pub fn checkpoint(&self) -> AuditCheckpoint {
         self.chain.head()
+    }
+
+    /// The last entry's time (`i64::MIN` for an empty trail).
+    pub(crate) fn last_time(&self) -> i64 {
+        self.chain.last_time()
     }
 
     /// What `open` cut from the end of the file, if anything. The records

@@ -21,11 +21,11 @@
 //!    the WAL, in the memtable and visible, and — if it asked for sync —
 //!    after an fsync that started after its append.
 
-use crate::audit::AuditEvent;
 use crate::batch::{BatchOps, WriteBatch};
 use crate::db::Engine;
 use crate::key::SEQ_MAX;
 use crate::records::check::{CheckView, Overlay, WriteContext};
+use crate::records::Unaudited;
 use crate::wal::format::encode_record;
 use crate::wal::WalPosition;
 use crate::{Error, Result};
@@ -184,11 +184,9 @@ impl Engine {
             }
         }
         if !waiting_for_sync.is_empty() {
-            let synced = self
-                .wal
-                .sync_to(end)
-                .and_then(|()| self.records.sync_audit())
-                .inspect_err(|e| self.poison(e));
+            // Retention-set entries need no fsync here: they are
+            // regenerated from the WAL this fsync makes durable.
+            let synced = self.wal.sync_to(end).inspect_err(|e| self.poison(e));
             for request in waiting_for_sync {
                 let result = match &synced {
                     Ok(()) => Ok(()),
@@ -233,7 +231,7 @@ impl Engine {
             seq: next_seq - 1,
         };
         let mut overlay = Overlay::new();
-        let mut audit_after: Vec<(String, AuditEvent)> = Vec::new();
+        let mut audit_after: Vec<Unaudited> = Vec::new();
         let mut deletes = false;
         for request in group {
             let work = request.work.lock().take();
@@ -255,15 +253,24 @@ impl Engine {
                     if next_seq + count > SEQ_MAX + 1 {
                         Err(Error::InvalidArgument("sequence numbers exhausted".into()))
                     } else {
-                        self.checked(&view, &mut overlay, batch, next_seq, &ctx)
-                            .map(|(batch, actor, after)| {
-                                deletes |= batch.has_deletes();
-                                let payload = batch.seal(next_seq);
-                                next_seq += count;
-                                encode_record(&payload, framed);
-                                payloads.push(payload);
-                                audit_after.extend(after.into_iter().map(|e| (actor.clone(), e)));
-                            })
+                        let track = group.len() > 1;
+                        self.checked(
+                            &view,
+                            &mut overlay,
+                            batch,
+                            next_seq,
+                            &ctx,
+                            track,
+                            &mut audit_after,
+                        )
+                        .map(|(batch, after)| {
+                            deletes |= batch.has_deletes();
+                            let payload = batch.seal(next_seq);
+                            next_seq += count;
+                            encode_record(&payload, framed);
+                            payloads.push(payload);
+                            audit_after.extend(after);
+                        })
                     }
                 }
             };
@@ -285,12 +292,10 @@ impl Engine {
                 // Invariant 2: publish only once everything is inserted.
                 self.visible_seq.store(next_seq - 1, Ordering::Release);
                 // Retention-set entries follow their WAL write (recovery
-                // regenerates any a crash loses).
-                for (actor, event) in audit_after {
-                    if let Err(e) = self.records.append(&actor, event, false) {
-                        self.poison(&e);
-                        break;
-                    }
+                // regenerates any a crash loses); the background threads
+                // seal them into the trail.
+                if self.records.queue_unaudited(audit_after) {
+                    self.background.notify_work();
                 }
                 if deletes {
                     self.records.note_erasure_due();
@@ -313,9 +318,15 @@ impl Engine {
     }
 
     /// Runs the records layer's checks on a batch when they can matter;
-    /// returns the batch to commit, the actor and the entries to audit
-    /// after the WAL write. Privileged changes are audited (fsynced) here,
-    /// before the WAL write.
+    /// returns the batch to commit and the retention-set entries to queue
+    /// once it is in the WAL. Privileged changes are audited (fsynced)
+    /// here, before the WAL write — after the retention-set entries of the
+    /// group's earlier batches (`earlier`), to keep the trail in commit
+    /// order.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one call site, the leader's loop"
+    )]
     fn checked(
         &self,
         view: &CheckView<'_>,
@@ -323,20 +334,29 @@ impl Engine {
         batch: WriteBatch,
         first_seq: u64,
         ctx: &WriteContext,
-    ) -> Result<(WriteBatch, String, Vec<AuditEvent>)> {
+        track: bool,
+        earlier: &mut Vec<Unaudited>,
+    ) -> Result<(WriteBatch, Vec<Unaudited>)> {
         if !batch.has_records() && !self.records.engaged() {
-            return Ok((batch, String::new(), Vec::new()));
+            return Ok((batch, Vec::new()));
         }
         let checked = self
             .records
-            .check_batch(view, overlay, batch, first_seq, ctx)?;
+            .check_batch(view, overlay, batch, first_seq, ctx, track)?;
         if checked.batch.has_records() {
             self.records.engage();
         }
-        for event in checked.before {
-            self.records.append(&checked.actor, event, true)?;
+        if !checked.before.is_empty() {
+            self.records.queue_unaudited(std::mem::take(earlier));
         }
-        Ok((checked.batch, checked.actor, checked.after))
+        let actor = ctx
+            .actor
+            .as_deref()
+            .unwrap_or(crate::records::DEFAULT_ACTOR);
+        for event in checked.before {
+            self.records.append(actor, event, true)?;
+        }
+        Ok((checked.batch, checked.after))
     }
 
     fn freeze_if_not_empty(&self) -> Result<()> {

@@ -19,6 +19,7 @@ struct State {
     shutdown: bool,
     flush_running: bool,
     purge_running: bool,
+    audit_running: bool,
 }
 
 /// Coordination between writers, background threads and waiters.
@@ -38,6 +39,8 @@ enum Job {
     Compact(Pick),
     /// The purge window of a pending erasure ran out (RECORDS.md rule 10).
     Purge,
+    /// Retention-set entries wait to be sealed into the audit trail.
+    Audit,
 }
 
 impl Background {
@@ -122,6 +125,7 @@ fn worker(engine: &Engine) {
             Job::Flush => engine.flush_oldest_memtable().map(|_| ()),
             Job::Compact(pick) => engine.run_compaction(pick),
             Job::Purge => engine.purge().map(|_| ()),
+            Job::Audit => engine.records.drain_unaudited(),
         };
         {
             let mut state = engine.background.state.lock();
@@ -129,6 +133,7 @@ fn worker(engine: &Engine) {
                 Job::Flush => state.flush_running = false,
                 Job::Compact(pick) => engine.versions.lock().set_busy(&pick.all_inputs(), false),
                 Job::Purge => state.purge_running = false,
+                Job::Audit => state.audit_running = false,
             }
         }
         if let Err(e) = result {
@@ -147,6 +152,10 @@ fn next_job(engine: &Engine, state: &mut State) -> Option<Job> {
     if !state.flush_running && !current.frozen.is_empty() {
         state.flush_running = true;
         return Some(Job::Flush);
+    }
+    if !state.audit_running && engine.records.drain_due() {
+        state.audit_running = true;
+        return Some(Job::Audit);
     }
     if !state.purge_running && engine.records.purge_due(&current.version) {
         state.purge_running = true;

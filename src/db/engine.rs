@@ -167,7 +167,7 @@ impl Engine {
             frozen.push(Arc::clone(&state.active));
             frozen.extend(state.frozen.iter().cloned());
             *state = Arc::new(SuperVersion {
-                active: Arc::new(MemTable::new(segment)),
+                active: Arc::new(MemTable::new(segment, self.options.memtable_bytes)),
                 frozen,
                 version: Arc::clone(&state.version),
             });

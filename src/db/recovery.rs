@@ -109,11 +109,15 @@ pub(super) fn open(dir: &Path, options: Options) -> Result<Engine> {
 
     let mut next_segment = segments.last().map_or(oldest_live.max(1), |n| n + 1);
     let mut replay = Replay {
-        active: MemTable::new(segments.first().copied().unwrap_or(next_segment)),
+        active: MemTable::new(
+            segments.first().copied().unwrap_or(next_segment),
+            options.memtable_bytes,
+        ),
         frozen: Vec::new(),
         flushed_seq: versions.flushed_seq,
         last_seq: versions.flushed_seq,
         memtable_bytes: options.memtable_bytes,
+        saw_delete: false,
     };
     for (i, &number) in segments.iter().enumerate() {
         let kept = replay.segment(&options, dir, number, i + 1 == segments.len())?;
@@ -125,7 +129,7 @@ pub(super) fn open(dir: &Path, options: Options) -> Result<Engine> {
     }
     if replay.active.is_empty() {
         // Nothing replayed into it: its writes start in the new segment.
-        replay.active = MemTable::new(next_segment);
+        replay.active = MemTable::new(next_segment, options.memtable_bytes);
     }
 
     let wal = Wal::create(Arc::clone(&fs), dir, next_segment, options.wal_buffer_bytes)?;
@@ -157,6 +161,17 @@ pub(super) fn open(dir: &Path, options: Options) -> Result<Engine> {
     records.recover_from_wal(&memtables, opened.audited_seq)?;
     if version.levels.iter().flatten().any(|t| t.meta.has_records) {
         records.engage();
+    }
+    // When deletes happened before this open is not known: count the purge
+    // window from now for any still on disk (RECORDS.md rule 10).
+    if replay.saw_delete
+        || version
+            .levels
+            .iter()
+            .flatten()
+            .any(|t| t.meta.tombstones > 0)
+    {
+        records.note_erasure_due();
     }
     let table_cache = Arc::new(TableCache::new(
         Arc::clone(&fs),
@@ -256,6 +271,8 @@ struct Replay {
     flushed_seq: SeqNo,
     last_seq: SeqNo,
     memtable_bytes: usize,
+    /// A replayed batch deleted a key (its old bytes are due for erasure).
+    saw_delete: bool,
 }
 
 impl Replay {
@@ -306,6 +323,7 @@ impl Replay {
                 ));
             }
             for op in &batch.ops {
+                self.saw_delete |= op.kind == crate::key::ValueKind::Tombstone;
                 self.active.insert(op);
             }
             self.last_seq = batch.last_seq();
@@ -314,7 +332,8 @@ impl Replay {
         // Memtables change only at segment boundaries, so that every
         // segment belongs to one memtable and a flush frees whole segments.
         if self.active.approx_bytes() >= self.memtable_bytes {
-            let full = std::mem::replace(&mut self.active, MemTable::new(number + 1));
+            let fresh = MemTable::new(number + 1, self.memtable_bytes);
+            let full = std::mem::replace(&mut self.active, fresh);
             self.frozen.push(Arc::new(full));
         }
         let mut kept = true;

@@ -166,7 +166,7 @@ mod tests {
     use crate::key::ValueKind;
 
     fn table_with(n: u64) -> Arc<MemTable> {
-        let table = MemTable::new(1);
+        let table = MemTable::new(1, 1 << 16);
         for i in 0..n {
             for version in 0..2u64 {
                 table.insert(&BatchOp {

@@ -15,8 +15,10 @@
 //!    buffer; the memtable copies nothing.
 
 mod cursor;
+mod filter;
 
 pub(crate) use cursor::MemTableCursor;
+use filter::KeyFilter;
 
 use crate::batch::BatchOp;
 use crate::key::{compare_internal, SeqNo, ValueKind};
@@ -174,6 +176,8 @@ pub(crate) struct MemTable {
     map: SkipMap<MemKey, MemValue>,
     approx_bytes: AtomicUsize,
     has_records: AtomicBool,
+    /// Which user keys may be here: lookups of other keys skip the search.
+    filter: KeyFilter,
     /// The WAL segment this memtable's first write went to; its writes are
     /// in this segment and later ones, up to where the next memtable starts.
     first_wal_segment: u64,
@@ -181,12 +185,14 @@ pub(crate) struct MemTable {
 
 impl MemTable {
     /// An empty memtable whose writes start in WAL segment
-    /// `first_wal_segment`.
-    pub(crate) fn new(first_wal_segment: u64) -> Self {
+    /// `first_wal_segment`, expected to hold about `budget_bytes` (sizes
+    /// its key filter).
+    pub(crate) fn new(first_wal_segment: u64, budget_bytes: usize) -> Self {
         MemTable {
             map: SkipMap::new(),
             approx_bytes: AtomicUsize::new(0),
             has_records: AtomicBool::new(false),
+            filter: KeyFilter::for_memtable(budget_bytes),
             first_wal_segment,
         }
     }
@@ -210,6 +216,8 @@ impl MemTable {
             value: op.value.clone(),
         };
         debug_assert!(!self.map.contains_key(&key), "invariant 1: unique seq");
+        // Before the entry: a reader that finds the entry finds its bits.
+        self.filter.add(&op.key);
         self.map.insert(key, value);
         self.approx_bytes.fetch_add(size, AtomicOrdering::Relaxed);
         if op.kind.has_meta() {
@@ -219,6 +227,9 @@ impl MemTable {
 
     /// The newest version of `key` with sequence number `<= snapshot`.
     pub(crate) fn get(&self, key: &[u8], snapshot: SeqNo) -> Option<(SeqNo, MemValue)> {
+        if !self.filter.may_contain(key) {
+            return None;
+        }
         let probe = Probe::new(key, snapshot);
         let entry = self
             .map
@@ -283,7 +294,7 @@ mod tests {
 
     #[test]
     fn get_sees_the_newest_version_at_a_snapshot() {
-        let table = MemTable::new(1);
+        let table = MemTable::new(1, 1 << 16);
         table.insert(&op("a", 1, ValueKind::Value, "a1"));
         table.insert(&op("a", 3, ValueKind::Value, "a3"));
         table.insert(&op("a", 5, ValueKind::Tombstone, ""));

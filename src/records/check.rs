@@ -14,7 +14,7 @@
 use super::meta::StoredMeta;
 use super::policy::{Mode, Policy};
 use super::registry::{Effective, Registry};
-use super::state::{Shown, DEFAULT_ACTOR};
+use super::state::{Shown, Unaudited};
 use super::Records;
 use crate::audit::{AuditEvent, BypassAction, RetentionMode};
 use crate::batch::{BatchOp, BatchOps, WriteBatch};
@@ -44,9 +44,9 @@ pub(crate) struct Checked {
     pub batch: WriteBatch,
     /// Entries to append and fsync before the WAL write (privileged changes).
     pub before: Vec<AuditEvent>,
-    /// Retention-set entries to append after the WAL write.
-    pub after: Vec<AuditEvent>,
-    pub actor: String,
+    /// Retention-set entries to queue for the trail once the batch is in
+    /// the WAL.
+    pub after: Vec<Unaudited>,
 }
 
 /// The state a batch is checked against.
@@ -94,8 +94,8 @@ impl Records {
         batch: WriteBatch,
         first_seq: SeqNo,
         ctx: &WriteContext,
+        track: bool,
     ) -> Result<Checked> {
-        let actor = ctx.actor.clone().unwrap_or_else(|| DEFAULT_ACTOR.into());
         let registry = self.registry.read();
         let mut checker = Checker {
             registry: &registry,
@@ -106,14 +106,19 @@ impl Records {
                 value: None,
             },
             local: Overlay::new(),
+            track: true,
             before: Vec::new(),
             after: Vec::new(),
         };
-        let payload = batch.inspect();
+        let encoded_len = batch.encoded_len();
+        // The overlay serves later operations on the same keys: a batch of
+        // one in a group of one has none.
+        checker.track = track || batch.len() > 1;
+        let mut rewritten = batch.has_records();
+        let (payload, flags) = batch.into_inspected();
         let internal =
             |(at, why)| Error::InvalidArgument(format!("internal: batch at {at}: {why}"));
         let mut resolved: Vec<(ValueKind, Bytes, Option<StoredMeta>, Bytes)> = Vec::new();
-        let mut rewritten = batch.has_records();
         for op in BatchOps::new(&payload).map_err(internal)? {
             let op = op.map_err(internal)?;
             let seq = first_seq + op.seq - 1;
@@ -130,7 +135,7 @@ impl Records {
         drop(registry);
         overlay.extend(local);
         let batch = if rewritten {
-            let mut out = WriteBatch::with_capacity(batch.encoded_len() + 64);
+            let mut out = WriteBatch::with_capacity(encoded_len + 64);
             for (kind, key, meta, value) in &resolved {
                 match (kind, meta) {
                     (ValueKind::Value, _) => out.put(key, value),
@@ -144,13 +149,13 @@ impl Records {
             }
             out
         } else {
-            batch
+            drop(resolved);
+            WriteBatch::from_inspected(payload, flags)
         };
         Ok(Checked {
             batch,
             before,
             after,
-            actor,
         })
     }
 }
@@ -162,8 +167,10 @@ struct Checker<'a> {
     now: Now<'a>,
     /// This batch's own writes (merged into the group's overlay if it passes).
     local: Overlay,
+    /// Whether to record writes in `local` (false for a lone operation).
+    track: bool,
     before: Vec<AuditEvent>,
-    after: Vec<AuditEvent>,
+    after: Vec<Unaudited>,
 }
 
 /// A resolved operation: kind, key, metadata (for kinds 3 and 4), value.
@@ -219,13 +226,17 @@ impl Checker<'_> {
                         value: op.value.clone(),
                         update: None,
                     };
-                    self.local.insert(key.clone(), Some(latest));
+                    if self.track {
+                        self.local.insert(key.clone(), Some(latest));
+                    }
                     Ok((ValueKind::Value, key, None, op.value))
                 }
             },
             ValueKind::Tombstone => {
                 self.check_replace(overlay, &key, BypassAction::Delete)?;
-                self.local.insert(key.clone(), None);
+                if self.track {
+                    self.local.insert(key.clone(), None);
+                }
                 Ok((ValueKind::Tombstone, key, None, Bytes::new()))
             }
             ValueKind::Record => {
@@ -303,27 +314,36 @@ impl Checker<'_> {
             })?),
             None => None,
         };
-        let meta = resolve_new(&request, policy, now, self.ctx.actor.clone())?;
+        let meta = resolve_new(request, policy, now, self.ctx.actor.clone())?;
         let effective = self.registry.effective(&key, &meta);
-        self.after.push(AuditEvent::RetentionSet {
-            record_seq: seq,
-            key: key.to_vec(),
-            retain_until: effective.retain_until,
-            mode: effective.mode.map(audit_mode),
-            expires_at: effective.expires_at,
-            policy: meta.policy.clone(),
-            event_pending: effective.event_pending.clone(),
-            content_hash: Some(content_hash(&value)),
+        // Content hash, encoding and chaining happen off the commit path
+        // (`Records::drain_unaudited`).
+        self.after.push(Unaudited {
+            time: now,
+            actor: self.ctx.actor.clone(),
+            event: AuditEvent::RetentionSet {
+                record_seq: seq,
+                key: key.to_vec(),
+                retain_until: effective.retain_until,
+                mode: effective.mode.map(audit_mode),
+                expires_at: effective.expires_at,
+                policy: meta.policy.clone(),
+                event_pending: effective.event_pending.clone(),
+                content_hash: None,
+            },
+            value: value.clone(),
         });
-        let mut stored = meta.encode();
-        stored.extend_from_slice(&value);
-        let latest = Latest {
-            seq,
-            kind: ValueKind::Record,
-            value: Bytes::from(stored),
-            update: None,
-        };
-        self.local.insert(key.clone(), Some(latest));
+        if self.track {
+            let mut stored = meta.encode();
+            stored.extend_from_slice(&value);
+            let latest = Latest {
+                seq,
+                kind: ValueKind::Record,
+                value: Bytes::from(stored),
+                update: None,
+            };
+            self.local.insert(key.clone(), Some(latest));
+        }
         Ok((ValueKind::Record, key, Some(meta), value))
     }
 
@@ -453,7 +473,9 @@ impl Checker<'_> {
             update: Some(encoded),
             ..latest
         };
-        self.local.insert(key.clone(), Some(changed));
+        if self.track {
+            self.local.insert(key.clone(), Some(changed));
+        }
         Ok((ValueKind::RetentionUpdate, key, Some(meta), Bytes::new()))
     }
 }
@@ -461,7 +483,7 @@ impl Checker<'_> {
 /// The stored metadata of a new record: explicit dates combined with the
 /// policy's creation clauses (latest wins), checked (rule 7).
 fn resolve_new(
-    request: &StoredMeta,
+    request: StoredMeta,
     policy: Option<&Policy>,
     now: i64,
     actor: Option<String>,
@@ -508,7 +530,7 @@ fn resolve_new(
         retain_until,
         mode,
         expires_at,
-        policy: request.policy.clone(),
+        policy: request.policy,
         actor,
         clear: false,
     })

@@ -60,7 +60,7 @@ pub use holds::{Hold, PlacedHold};
 pub use policy::{Clause, Mode, Policy};
 pub(crate) use registry::Registry;
 pub use state::Audit;
-pub(crate) use state::{ReadResolver, Records, DEFAULT_ACTOR};
+pub(crate) use state::{ReadResolver, Records, Unaudited, DEFAULT_ACTOR};
 pub use time::{
     days, hours, millis, minutes, months, seconds, years, Clock, ManualClock, Period, SystemClock,
     Timestamp,

@@ -29,6 +29,23 @@ use std::time::Duration;
 /// A record's stored metadata with its effective protection.
 pub(crate) type Shown = (StoredMeta, Effective);
 
+/// Queued retention-set entries past which the background threads drain
+/// the queue.
+pub(crate) const UNAUDITED_DRAIN_AT: usize = 4096;
+
+/// A committed record's retention-set entry, waiting for the trail: the
+/// event is complete but for its content hash, computed from `value` when
+/// the entry is sealed (off the commit path).
+#[derive(Debug)]
+pub(crate) struct Unaudited {
+    /// The record's `written_at`: the entry's time.
+    pub time: i64,
+    /// `None`: [`DEFAULT_ACTOR`].
+    pub actor: Option<String>,
+    pub event: AuditEvent,
+    pub value: Bytes,
+}
+
 /// The actor recorded when a write names none.
 pub(crate) const DEFAULT_ACTOR: &str = "application";
 /// The actor of the engine's own entries (automatic disposal, recovery).
@@ -44,6 +61,12 @@ pub(crate) struct Records {
     engaged: AtomicBool,
     /// Entries were appended to the trail without fsync.
     audit_unsynced: AtomicBool,
+    /// Retention-set entries of committed records, not yet in the trail
+    /// (commit order). Drained before any other entry is appended, by the
+    /// background threads once [`UNAUDITED_DRAIN_AT`] wait, before a flush
+    /// deletes the WAL segments they could be regenerated from, and by
+    /// every read of the trail.
+    unaudited: Mutex<Vec<Unaudited>>,
     pub disposal: Disposal,
     pub purge_window: Duration,
     /// When bytes first became due for erasure (a delete, a disposal, an
@@ -106,6 +129,7 @@ impl Records {
             audit: Mutex::new(audit),
             engaged: AtomicBool::new(entries > 0),
             audit_unsynced: AtomicBool::new(false),
+            unaudited: Mutex::new(Vec::new()),
             disposal,
             purge_window,
             erasure_due_since: Mutex::new(None),
@@ -212,6 +236,8 @@ impl Records {
         event: AuditEvent,
         sync: bool,
     ) -> Result<AuditEntry> {
+        // Commit order: the records committed before this entry first.
+        self.drain_locked(audit)?;
         let time = self.now_for_read();
         if !sync {
             self.audit_unsynced.store(true, Ordering::Release);
@@ -251,9 +277,59 @@ impl Records {
         Ok(entry)
     }
 
-    /// Fsyncs entries appended without sync (before the WAL segments they
-    /// could be regenerated from are deleted, and on `flush`/sync writes).
+    /// Queues the retention-set entries of records just committed.
+    /// Returns true when the queue is long enough for the background
+    /// threads to drain it.
+    pub(crate) fn queue_unaudited(&self, records: Vec<Unaudited>) -> bool {
+        if records.is_empty() {
+            return false;
+        }
+        let mut queue = self.unaudited.lock();
+        let before = queue.len();
+        queue.extend(records);
+        // Wake the background threads once, when the queue crosses the mark.
+        before < UNAUDITED_DRAIN_AT && queue.len() >= UNAUDITED_DRAIN_AT
+    }
+
+    /// True when queued entries wait for the background threads.
+    pub(crate) fn drain_due(&self) -> bool {
+        self.unaudited.lock().len() >= UNAUDITED_DRAIN_AT
+    }
+
+    /// Appends the queued retention-set entries to the trail (unsynced).
+    pub(crate) fn drain_unaudited(&self) -> Result<()> {
+        let mut audit = self.audit.lock();
+        self.drain_locked(&mut audit)
+    }
+
+    fn drain_locked(&self, audit: &mut AuditLog) -> Result<()> {
+        let queued = std::mem::take(&mut *self.unaudited.lock());
+        if queued.is_empty() {
+            return Ok(());
+        }
+        self.audit_unsynced.store(true, Ordering::Release);
+        for mut record in queued {
+            if let AuditEvent::RetentionSet { content_hash, .. } = &mut record.event {
+                *content_hash = Some(super::check::content_hash(&record.value));
+            }
+            let time = record.time.max(audit.last_time());
+            audit
+                .append_with(
+                    time,
+                    record.actor.unwrap_or_else(|| DEFAULT_ACTOR.into()),
+                    record.event,
+                    false,
+                )
+                .inspect_err(|e| self.note_failure(e))?;
+        }
+        Ok(())
+    }
+
+    /// Appends the queued entries and fsyncs everything appended without
+    /// sync (before the WAL segments the entries could be regenerated from
+    /// are deleted, on `flush` and `close`, and before the trail is read).
     pub(crate) fn sync_audit(&self) -> Result<()> {
+        self.drain_unaudited()?;
         if self.audit_unsynced.swap(false, Ordering::AcqRel) {
             let synced = self.audit.lock().sync();
             if let Err(e) = &synced {

@@ -44,7 +44,7 @@ mod bloom;
 mod cursor;
 mod footer;
 mod format;
-mod hash;
+pub(crate) mod hash;
 mod index;
 mod properties;
 mod reader;
