@@ -91,6 +91,16 @@ pub(crate) struct CommitQueue {
     scratch: Mutex<Scratch>,
 }
 
+/// What the records layer's checks of one group share, made on first use.
+struct GroupChecks {
+    state: Option<Arc<crate::db::SuperVersion>>,
+    /// The newest sequence number published before the group.
+    seq: u64,
+    overlay: Option<Overlay>,
+    /// The group has more than one request (the overlay may be read).
+    track: bool,
+}
+
 #[derive(Debug, Default)]
 struct Scratch {
     framed: Vec<u8>,
@@ -223,14 +233,13 @@ impl Engine {
         }
         // The records layer's checks see the state as of the previous group
         // (published before this leader was chosen) plus this group's
-        // earlier batches (`overlay`).
-        let view_state = self.current_state();
-        let view = CheckView {
-            engine: self,
-            state: &view_state,
+        // earlier batches; taken only if a check runs.
+        let mut checks = GroupChecks {
+            state: None,
             seq: next_seq - 1,
+            overlay: None,
+            track: group.len() > 1,
         };
-        let mut overlay = Overlay::new();
         let mut audit_after: Vec<Unaudited> = Vec::new();
         let mut deletes = false;
         for request in group {
@@ -253,30 +262,21 @@ impl Engine {
                     if next_seq + count > SEQ_MAX + 1 {
                         Err(Error::InvalidArgument("sequence numbers exhausted".into()))
                     } else {
-                        let track = group.len() > 1;
-                        self.checked(
-                            &view,
-                            &mut overlay,
-                            batch,
-                            next_seq,
-                            &ctx,
-                            track,
-                            &mut audit_after,
-                        )
-                        .map(|(batch, after)| {
-                            deletes |= batch.has_deletes();
-                            let payload = batch.seal(next_seq);
-                            next_seq += count;
-                            encode_record(&payload, framed);
-                            payloads.push(payload);
-                            audit_after.extend(after);
-                        })
+                        self.checked(&mut checks, batch, next_seq, &ctx, &mut audit_after)
+                            .map(|(batch, after)| {
+                                deletes |= batch.has_deletes();
+                                let payload = batch.seal(next_seq);
+                                next_seq += count;
+                                encode_record(&payload, framed);
+                                payloads.push(payload);
+                                audit_after.extend(after);
+                            })
                     }
                 }
             };
             results.push(result);
         }
-        drop(view_state);
+        drop(checks);
         if framed.is_empty() {
             drop(scratch);
             return (results, self.wal.end());
@@ -323,26 +323,27 @@ impl Engine {
     /// here, before the WAL write — after the retention-set entries of the
     /// group's earlier batches (`earlier`), to keep the trail in commit
     /// order.
-    #[allow(
-        clippy::too_many_arguments,
-        reason = "one call site, the leader's loop"
-    )]
     fn checked(
         &self,
-        view: &CheckView<'_>,
-        overlay: &mut Overlay,
+        checks: &mut GroupChecks,
         batch: WriteBatch,
         first_seq: u64,
         ctx: &WriteContext,
-        track: bool,
         earlier: &mut Vec<Unaudited>,
     ) -> Result<(WriteBatch, Vec<Unaudited>)> {
         if !batch.has_records() && !self.records.engaged() {
             return Ok((batch, Vec::new()));
         }
-        let checked = self
-            .records
-            .check_batch(view, overlay, batch, first_seq, ctx, track)?;
+        let state = checks.state.get_or_insert_with(|| self.current_state());
+        let view = CheckView {
+            engine: self,
+            state,
+            seq: checks.seq,
+        };
+        let overlay = checks.overlay.get_or_insert_with(Overlay::new);
+        let checked =
+            self.records
+                .check_batch(&view, overlay, batch, first_seq, ctx, checks.track)?;
         if checked.batch.has_records() {
             self.records.engage();
         }

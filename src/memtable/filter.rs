@@ -4,8 +4,9 @@
 //!
 //! The bits live in 64-byte blocks (eight `AtomicU64`s); a key sets
 //! [`PROBES`] bits inside one block chosen by its hash, so a lookup costs
-//! one cache line. The single writer (the commit leader) sets bits with
-//! `fetch_or`; readers load them. A key's bits are set before its entry is
+//! one cache line. The single writer (the commit leader, or recovery) sets
+//! bits with a load and a store — no read-modify-write is needed without a
+//! second writer; readers load them. A key's bits are set before its entry is
 //! inserted into the skip list, and readers only look for entries the
 //! write path has published, so a published key is never reported absent.
 //!
@@ -14,7 +15,6 @@
 //!    published.
 //! 2. The block count is a power of two, at least one.
 
-use crate::table::hash::xxh64;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Bits set per key.
@@ -51,7 +51,7 @@ impl KeyFilter {
 
     /// The words to touch and the bit in each, for `key`.
     fn probes(&self, key: &[u8]) -> impl Iterator<Item = (usize, u64)> + '_ {
-        let hash = xxh64(key);
+        let hash = mix_hash(key);
         let block = ((hash >> 32) & self.block_mask) as usize * BLOCK_WORDS;
         let step = (hash >> 9) | 1;
         (0..PROBES).map(move |i| {
@@ -60,10 +60,14 @@ impl KeyFilter {
         })
     }
 
-    /// Adds `key`.
+    /// Adds `key`. Only the memtable's single writer calls it.
     pub(crate) fn add(&self, key: &[u8]) {
         for (word, bit) in self.probes(key) {
-            self.words[word].fetch_or(bit, Ordering::Release);
+            let word = &self.words[word];
+            let old = word.load(Ordering::Relaxed);
+            if old & bit == 0 {
+                word.store(old | bit, Ordering::Release);
+            }
         }
     }
 
@@ -78,6 +82,29 @@ impl KeyFilter {
     pub(crate) fn bytes(&self) -> usize {
         self.words.len() * 8
     }
+}
+
+/// A fast 64-bit hash of a key (not for on-disk use: the filter lives in
+/// memory only): 8-byte words multiplied in, then a final mix.
+fn mix_hash(key: &[u8]) -> u64 {
+    const M: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut h = (key.len() as u64).wrapping_mul(M);
+    let mut chunks = key.chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        h = (h ^ u64::from_le_bytes(word)).wrapping_mul(0xFF51_AFD7_ED55_8CCD);
+        h ^= h >> 29;
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut word = [0u8; 8];
+        word[..rest.len()].copy_from_slice(rest);
+        h = (h ^ u64::from_le_bytes(word)).wrapping_mul(0xFF51_AFD7_ED55_8CCD);
+    }
+    h ^= h >> 32;
+    h = h.wrapping_mul(0xC4CE_B9FE_1A85_EC53);
+    h ^ (h >> 29)
 }
 
 #[cfg(test)]

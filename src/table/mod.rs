@@ -44,7 +44,7 @@ mod bloom;
 mod cursor;
 mod footer;
 mod format;
-pub(crate) mod hash;
+mod hash;
 mod index;
 mod properties;
 mod reader;
