@@ -177,7 +177,13 @@ mod tests {
     fn proc_readings() {
         assert!(process_write_bytes().is_some());
         assert!(peak_rss_bytes().unwrap_or(0) > 0);
-        let dir = std::env::temp_dir();
-        assert!(disk_usage(&dir).is_ok());
+        // A directory of its own: the shared temporary directory changes
+        // under other processes while it is walked.
+        let dir = std::env::temp_dir().join(format!("holdfast-bench-du-{}", std::process::id()));
+        fs::create_dir_all(dir.join("sub")).unwrap();
+        fs::write(dir.join("sub/file"), vec![7u8; 10_000]).unwrap();
+        let used = disk_usage(&dir);
+        fs::remove_dir_all(&dir).unwrap();
+        assert!(used.unwrap() >= 10_000);
     }
 }
