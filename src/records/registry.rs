@@ -88,6 +88,11 @@ impl Registry {
             out.retain_until = Some(Timestamp::MAX.as_millis());
             out.expires_at = None;
         }
+        // A record never expires while protected (rule 5 after rule 1): an
+        // event clause can move retain_until past a stored expires_at.
+        if let (Some(retain), Some(expires)) = (out.retain_until, out.expires_at) {
+            out.expires_at = Some(expires.max(retain));
+        }
         out
     }
 
@@ -194,6 +199,31 @@ mod tests {
             .effective(b"account/7/a", &meta)
             .event_pending
             .is_some());
+    }
+
+    #[test]
+    fn an_event_date_past_the_expiry_moves_the_expiry() {
+        let mut registry = Registry::default();
+        let keep = Policy::new("keep").retain_after_event("closed", years(6));
+        registry.policies.insert("keep".into(), keep);
+        let meta = StoredMeta {
+            written_at: 0,
+            expires_at: Some(1_000),
+            policy: Some("keep".into()),
+            ..StoredMeta::default()
+        };
+        registry.events.record(RecordedEvent {
+            event: "closed".into(),
+            scope: Scope::Key(b"k".to_vec()),
+            at: Timestamp::from_millis(500),
+        });
+        let effective = registry.effective(b"k", &meta);
+        let until = Timestamp::from_millis(500)
+            .saturating_add(years(6))
+            .as_millis();
+        assert_eq!(effective.retain_until, Some(until));
+        assert_eq!(effective.expires_at, Some(until));
+        assert!(!effective.expired(until - 1));
     }
 
     #[test]
