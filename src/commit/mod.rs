@@ -294,7 +294,7 @@ impl Engine {
                 // Retention-set entries follow their WAL write (recovery
                 // regenerates any a crash loses); the background threads
                 // seal them into the trail.
-                if self.records.queue_unaudited(audit_after) {
+                if !audit_after.is_empty() && self.records.queue_unaudited(audit_after) {
                     self.background.notify_work();
                 }
                 if deletes {

@@ -109,7 +109,7 @@ impl Engine {
     /// (the audit trail's failures poison the handle too: an entry's
     /// durability is as uncertain as a log record's).
     pub(crate) fn is_poisoned(&self) -> bool {
-        self.poisoned.load(Ordering::Acquire) || self.records.audit_failure().is_some()
+        self.poisoned.load(Ordering::Acquire) || self.records.audit_failed()
     }
 
     pub(crate) fn poisoned_error(&self) -> Error {

@@ -82,6 +82,8 @@ pub(crate) struct Records {
     /// Why the trail refuses appends: a write or fsync failed (the engine
     /// counts itself poisoned then).
     failure: Mutex<Option<String>>,
+    /// `failure` is set (read on every write, without the lock).
+    failed: AtomicBool,
 }
 
 /// What opening the trail found.
@@ -137,6 +139,7 @@ impl Records {
             receipts_written: AtomicU64::new(0),
             last_purge: AtomicI64::new(i64::MIN),
             failure: Mutex::new(None),
+            failed: AtomicBool::new(false),
         };
         let opened_at = records.now_for_read();
         records.last_purge.store(opened_at, Ordering::Release);
@@ -252,7 +255,13 @@ impl Records {
     fn note_failure(&self, error: &Error) {
         if matches!(error, Error::Io { .. } | Error::Poisoned { .. }) {
             self.failure.lock().get_or_insert_with(|| error.to_string());
+            self.failed.store(true, Ordering::Release);
         }
+    }
+
+    /// True when a failure poisoned the trail.
+    pub(crate) fn audit_failed(&self) -> bool {
+        self.failed.load(Ordering::Acquire)
     }
 
     /// The failure that poisoned the trail, if any.
