@@ -41,6 +41,8 @@ enum Job {
     Purge,
     /// Retention-set entries wait to be sealed into the audit trail.
     Audit,
+    /// The engine's clock moved an hour past what the trail records.
+    Clock,
 }
 
 impl Background {
@@ -126,6 +128,7 @@ fn worker(engine: &Engine) {
             Job::Compact(pick) => engine.run_compaction(pick),
             Job::Purge => engine.purge().map(|_| ()),
             Job::Audit => engine.records.drain_unaudited(),
+            Job::Clock => engine.records.persist_clock(),
         };
         {
             let mut state = engine.background.state.lock();
@@ -133,7 +136,7 @@ fn worker(engine: &Engine) {
                 Job::Flush => state.flush_running = false,
                 Job::Compact(pick) => engine.versions.lock().set_busy(&pick.all_inputs(), false),
                 Job::Purge => state.purge_running = false,
-                Job::Audit => state.audit_running = false,
+                Job::Audit | Job::Clock => state.audit_running = false,
             }
         }
         if let Err(e) = result {
@@ -156,6 +159,10 @@ fn next_job(engine: &Engine, state: &mut State) -> Option<Job> {
     if !state.audit_running && engine.records.drain_due() {
         state.audit_running = true;
         return Some(Job::Audit);
+    }
+    if !state.audit_running && engine.records.clock_persist_due() {
+        state.audit_running = true;
+        return Some(Job::Clock);
     }
     if !state.purge_running && engine.records.purge_due(&current.version) {
         state.purge_running = true;

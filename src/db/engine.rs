@@ -251,6 +251,7 @@ impl Drop for Engine {
         // here has no caller to go to, and a later open recovers whatever
         // reached the disk.
         if !self.closed.load(Ordering::Acquire) && !self.is_poisoned() {
+            let _ = self.records.persist_clock();
             let _ = self.sync_wal();
         }
     }

@@ -136,7 +136,9 @@ impl Db {
         self.engine().check_writable()?;
         let ctx = write_context(options)?;
         let sync = options.sync.unwrap_or(self.engine().options.sync_writes);
-        self.engine().submit(Work::Write(batch, ctx), sync)
+        let result = self.engine().submit(Work::Write(batch, ctx), sync);
+        self.engine().records.maybe_persist_clock();
+        result
     }
 
     /// The current value of `key`.
@@ -144,7 +146,9 @@ impl Db {
         let key = key.as_ref();
         crate::key::check_key(key).map_err(Error::InvalidArgument)?;
         self.engine().check_open()?;
-        self.engine().get_latest(key)
+        let found = self.engine().get_latest(key);
+        self.engine().records.maybe_persist_clock();
+        found
     }
 
     /// Writes every memtable to a table (freezing the active one first),
@@ -229,7 +233,9 @@ impl Db {
         let guard = engine.snapshots.register_current(&engine.visible_seq);
         let lower = to_bytes_bound(range.start_bound());
         let upper = to_bytes_bound(range.end_bound());
-        engine.iter(lower, upper, guard)
+        let iter = engine.iter(lower, upper, guard);
+        engine.records.maybe_persist_clock();
+        iter
     }
 
     /// The live pairs whose key starts with `prefix`, ascending.
@@ -237,7 +243,9 @@ impl Db {
         let engine = self.engine();
         let guard = engine.snapshots.register_current(&engine.visible_seq);
         let (lower, upper) = prefix_bounds(prefix.as_ref());
-        engine.iter(lower, upper, guard)
+        let iter = engine.iter(lower, upper, guard);
+        engine.records.maybe_persist_clock();
+        iter
     }
 
     /// Makes every write acknowledged so far durable (fsyncs the WAL).
@@ -252,6 +260,10 @@ impl Db {
     /// calls fail with [`Error::Closed`].
     pub fn close(self) -> Result<()> {
         self.engine().check_open()?;
+        if !self.engine().is_poisoned() {
+            // The next open must not start from an earlier "now".
+            self.engine().records.persist_clock()?;
+        }
         let synced = self.engine().submit(Work::Close, true);
         self.engine().closed.store(true, Ordering::Release);
         // Engine invariant 2: no background thread may touch the directory

@@ -62,11 +62,13 @@ impl Db {
             engine
                 .records
                 .read(key, found.kind, &found.value, found.update.as_ref(), now)?;
-        Ok(seen.map(|(value, meta)| Record {
+        let record = seen.map(|(value, meta)| Record {
             key: Bytes::copy_from_slice(key),
             value,
             meta: engine.records.record_meta(key, meta.as_ref()),
-        }))
+        });
+        engine.records.maybe_persist_clock();
+        Ok(record)
     }
 
     /// Moves the record's `retain_until` later (rule 2; any mode). A date
@@ -317,7 +319,9 @@ impl Db {
         let engine = self.engine();
         engine.check_open()?;
         let guard = engine.snapshots.register_current(&engine.visible_seq);
-        Ok(engine.eligible(guard)?.into_iter())
+        let eligible = engine.eligible(guard)?;
+        engine.records.maybe_persist_clock();
+        Ok(eligible.into_iter())
     }
 
     /// Disposes of eligible records with `approver`'s approval: a receipt

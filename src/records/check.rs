@@ -394,9 +394,14 @@ impl Checker<'_> {
                 };
                 privileged(self, event)?;
             }
+            // The protection goes, not the disposal schedule: the expiry
+            // the record had (policy and events applied) is kept as its own,
+            // so no update ever makes a record expire earlier (what the
+            // disposal verdict relies on).
             meta.retain_until = None;
             meta.mode = None;
             meta.policy = None;
+            meta.expires_at = effective.expires_at;
         }
         if let Some(until) = request.retain_until {
             if until <= now {
@@ -429,9 +434,17 @@ impl Checker<'_> {
                     to: until,
                 }),
             }
+            if current_until.is_some_and(|from| until < from) {
+                // Shortened: the date given replaces what the policy and its
+                // events computed (else they would still hold it), and the
+                // expiry stays where it was.
+                meta.policy = None;
+                meta.expires_at = effective.expires_at.map(|e| e.max(until));
+            } else {
+                meta.expires_at = meta.expires_at.map(|e| e.max(until));
+            }
             meta.retain_until = Some(until);
             meta.mode = meta.mode.or(Some(Mode::Governance));
-            meta.expires_at = meta.expires_at.map(|e| e.max(until));
         }
         if let Some(to) = request.mode {
             let from = meta.mode.or(effective.mode);
@@ -506,19 +519,21 @@ fn resolve_new(
         (Some(a), Some(b)) => Some(a.max(b)),
         (a, b) => a.or(b),
     };
-    let mut expires_at = request.expires_at;
-    if let (Some(p), Some(created)) = (policy, created) {
-        if p.disposes() {
-            expires_at = Some(expires_at.map_or(created, |e| e.max(created)));
-        }
-    }
-    if let (Some(retain), Some(expires)) = (retain_until, expires_at) {
+    if let (Some(retain), Some(expires)) = (retain_until, request.expires_at) {
         if expires < retain {
             return Err(Error::InvalidArgument(format!(
                 "expires_at {} is before retain_until {}",
                 super::Timestamp::from_millis(expires),
                 super::Timestamp::from_millis(retain)
             )));
+        }
+    }
+    // A policy that disposes expires the record when its retention ends —
+    // the later of its own dates and any explicit retain_until.
+    let mut expires_at = request.expires_at;
+    if let (Some(p), Some(retain)) = (policy, retain_until) {
+        if p.disposes() && created.is_some() {
+            expires_at = Some(expires_at.map_or(retain, |e| e.max(retain)));
         }
     }
     let mode = request

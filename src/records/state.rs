@@ -79,6 +79,9 @@ pub(crate) struct Records {
     pub receipts_written: AtomicU64,
     /// When the last purge started (open time at first).
     pub last_purge: AtomicI64,
+    /// The highest time the trail holds (its entries' times): what a
+    /// restart recovers of the high-water mark.
+    persisted_hwm: AtomicI64,
     /// Why the trail refuses appends: a write or fsync failed (the engine
     /// counts itself poisoned then).
     failure: Mutex<Option<String>>,
@@ -138,6 +141,7 @@ impl Records {
             disposal_gate: RwLock::new(()),
             receipts_written: AtomicU64::new(0),
             last_purge: AtomicI64::new(i64::MIN),
+            persisted_hwm: AtomicI64::new(last_time),
             failure: Mutex::new(None),
             failed: AtomicBool::new(false),
         };
@@ -213,6 +217,47 @@ impl Records {
         }
     }
 
+    /// Records the high-water mark in the trail (a `ClockAdvanced` entry,
+    /// fsynced) if it moved past what the trail holds, so that a restart
+    /// never starts from an earlier "now" (rule 8). Called at close and by
+    /// the background threads once an hour of engine time went by; a
+    /// database that never used the records layer writes nothing.
+    pub(crate) fn persist_clock(&self) -> Result<()> {
+        let hwm = self.hwm.load(Ordering::Acquire);
+        let persisted = self.persisted_hwm.load(Ordering::Acquire);
+        if !self.engaged() || hwm <= persisted {
+            return Ok(());
+        }
+        let event = AuditEvent::ClockAdvanced {
+            from: persisted,
+            to: hwm,
+        };
+        let entry = self.append(ENGINE_ACTOR, event, true)?;
+        self.persisted_hwm.fetch_max(entry.time, Ordering::AcqRel);
+        Ok(())
+    }
+
+    /// After a public call that read the clock: records the high-water
+    /// mark if it moved an hour past what the trail holds (outside every
+    /// engine lock). A failure poisons the trail (and so the handle) but
+    /// does not fail the read that observed the time.
+    pub(crate) fn maybe_persist_clock(&self) {
+        if self.clock_persist_due() {
+            let _ = self.persist_clock();
+        }
+    }
+
+    /// True when an hour of engine time went by since the trail last
+    /// recorded it.
+    pub(crate) fn clock_persist_due(&self) -> bool {
+        const HOUR: i64 = 3_600_000;
+        let persisted = self.persisted_hwm.load(Ordering::Acquire);
+        // An empty trail has nothing to move on from: its first entry will.
+        self.engaged()
+            && persisted != i64::MIN
+            && self.hwm.load(Ordering::Acquire) >= persisted.saturating_add(HOUR)
+    }
+
     /// Raises the high-water mark to `t`; returns the new "now".
     pub(crate) fn observe(&self, t: i64) -> i64 {
         self.hwm.fetch_max(t, Ordering::AcqRel).max(t)
@@ -245,9 +290,14 @@ impl Records {
         if !sync {
             self.audit_unsynced.store(true, Ordering::Release);
         }
-        audit
+        let entry = audit
             .append_with(time, actor, event, sync)
-            .inspect_err(|e| self.note_failure(e))
+            .inspect_err(|e| self.note_failure(e))?;
+        if sync {
+            // Durable now: a restart recovers at least this time.
+            self.persisted_hwm.fetch_max(time, Ordering::AcqRel);
+        }
+        Ok(entry)
     }
 
     /// Remembers an I/O failure of the trail (only those: a refused entry,
@@ -340,12 +390,15 @@ impl Records {
     pub(crate) fn sync_audit(&self) -> Result<()> {
         self.drain_unaudited()?;
         if self.audit_unsynced.swap(false, Ordering::AcqRel) {
-            let synced = self.audit.lock().sync();
+            let mut audit = self.audit.lock();
+            let synced = audit.sync();
             if let Err(e) = &synced {
                 self.audit_unsynced.store(true, Ordering::Release);
                 self.note_failure(e);
             }
             synced?;
+            self.persisted_hwm
+                .fetch_max(audit.last_time(), Ordering::AcqRel);
         }
         Ok(())
     }
