@@ -3,6 +3,10 @@
 //! Each function feeds untrusted bytes to one decoder and asserts the
 //! properties that must hold for any input; a panic is a finding.
 
+mod op_sequence;
+
+pub use op_sequence::op_sequence;
+
 use crate::batch::decode_batch;
 use crate::key::ValueKind;
 use crate::options::RecoveryMode;
