@@ -60,6 +60,8 @@ enum Step2 {
     Retained(u32),
     /// `Db::purge`: its directory listing and file sizes.
     Purge,
+    /// `Audit::verify`: reads the audit trail back.
+    AuditVerify,
 }
 
 /// What one run did.
@@ -314,6 +316,7 @@ impl Scenario {
                         .map_err(|e| e.to_string())
                 }
                 Step2::Purge => db.purge().map(|_| ()).map_err(|e| e.to_string()),
+                Step2::AuditVerify => db.audit().verify().map(|_| ()).map_err(|e| e.to_string()),
                 Step2::Step(Step::Write { ops, sync }) => {
                     let result = db.write_opt(batch_of(ops), &WriteOptions::new().sync(*sync));
                     match &result {
@@ -487,6 +490,7 @@ fn prepare(
     steps.push(Step2::Step(Step::Compact));
     steps.push(Step2::Read);
     steps.push(Step2::Purge);
+    steps.push(Step2::AuditVerify);
     steps.push(Step2::Read);
     let mut probe = all_keys(&setup);
     probe.extend(all_keys(

@@ -74,6 +74,17 @@ impl AuditLog {
     /// is cut and reported by [`Self::torn_tail`]; any other damage, and a
     /// broken chain, is [`Error::Corruption`] and the file is left as it is.
     pub fn open(fs: &dyn FileSystem, dir: &Path) -> Result<AuditLog> {
+        Self::open_with(fs, dir, |_| Ok(()))
+    }
+
+    /// As [`Self::open`], handing every verified entry to `visit` in order
+    /// (the records layer rebuilds its registry from them without reading
+    /// the file a second time).
+    pub(crate) fn open_with(
+        fs: &dyn FileSystem,
+        dir: &Path,
+        visit: impl FnMut(&AuditEntry) -> Result<()>,
+    ) -> Result<AuditLog> {
         let names = fs
             .list(dir)
             .map_err(|e| Error::io(format!("listing {}", dir.display()), e))?;
@@ -96,7 +107,7 @@ impl AuditLog {
         }
         let path = dir.join(audit_file_name(AUDIT_FILE_NUMBER));
         if found {
-            Self::open_existing(fs, dir, path)
+            Self::open_existing(fs, dir, path, visit)
         } else {
             Self::create(fs, dir, path)
         }
@@ -124,7 +135,12 @@ impl AuditLog {
         })
     }
 
-    fn open_existing(fs: &dyn FileSystem, dir: &Path, path: PathBuf) -> Result<AuditLog> {
+    fn open_existing(
+        fs: &dyn FileSystem,
+        dir: &Path,
+        path: PathBuf,
+        mut visit: impl FnMut(&AuditEntry) -> Result<()>,
+    ) -> Result<AuditLog> {
         let io_err = |what: &str, e| Error::io(format!("{what} {}", path.display()), e);
         let file = fs
             .open(&path, OpenMode::ReadWrite)
@@ -146,7 +162,8 @@ impl AuditLog {
         }
         let mut chain = ChainState::new();
         for record in &contents.records {
-            decode_next(&path, record, &mut chain)?;
+            let entry = decode_next(&path, record, &mut chain)?;
+            visit(&entry)?;
         }
         // Only now, with every entry before it verified, is the tail cut.
         let torn = match contents.torn {

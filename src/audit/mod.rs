@@ -79,7 +79,7 @@ pub use event::{
     AuditEvent, BypassAction, DisposalReceipt, RecordId, RetentionMode, Scope, TEXT_LEN_MAX,
 };
 pub use export::entry_json;
-pub(crate) use file::{audit_file_name, AUDIT_MAGIC};
+pub(crate) use file::{audit_file_name, AUDIT_FILE_NUMBER, AUDIT_MAGIC};
 pub use log::{AuditIter, AuditLog, TornTail};
 
 /// Bytes in a SHA-256 digest.

@@ -106,18 +106,18 @@ impl Records {
         disposal: Disposal,
         purge_window: Duration,
     ) -> Result<Opened> {
-        let audit = AuditLog::open(fs, dir)?;
         let mut registry = Registry::default();
         let mut audited_seq = 0;
         let mut last_time = i64::MIN;
         let mut entries = 0u64;
-        for entry in audit.iter()? {
-            let entry = entry?;
+        let audit = AuditLog::open_with(fs, dir, |entry| {
             entries += 1;
             last_time = last_time.max(entry.time);
-            registry.apply(&entry).map_err(|why| {
+            registry.apply(entry).map_err(|why| {
                 Error::corruption(
-                    audit.path(),
+                    dir.join(crate::audit::audit_file_name(
+                        crate::audit::AUDIT_FILE_NUMBER,
+                    )),
                     0,
                     format!("audit entry {} cannot be replayed: {why}", entry.seq),
                 )
@@ -125,7 +125,8 @@ impl Records {
             if let AuditEvent::RetentionSet { record_seq, .. } = entry.event {
                 audited_seq = audited_seq.max(record_seq);
             }
-        }
+            Ok(())
+        })?;
         let torn = audit.torn_tail().cloned();
         let records = Records {
             clock,
