@@ -1,5 +1,5 @@
 //! Executing flushes and compactions: the I/O side of the decisions made by
-//! the picker, [`VersionGc`] and the compaction filter.
+//! the picker, [`VersionGc`] and the records layer's disposal verdict.
 //!
 //! Both end the same way: new tables are complete and synced, one version
 //! edit that adds them (and removes the inputs) is logged to the manifest,

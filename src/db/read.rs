@@ -186,11 +186,17 @@ impl Engine {
                 sources.push(Box::new(cursor));
             }
         }
+        let iter = Iter::new(sources, guard);
+        // Records are engaged before any record is published (`Records`
+        // invariant 3): a database that is not engaged has none to hide.
+        if !self.records.engaged() {
+            return iter;
+        }
         let resolver = crate::records::ReadResolver {
             records: Arc::clone(&self.records),
             now: self.records.now_for_read(),
         };
-        Iter::new(sources, guard).with_resolver(Arc::new(resolver))
+        iter.with_resolver(Arc::new(resolver))
     }
 }
 

@@ -14,7 +14,7 @@
 //! | `registry.rs`  | policies, defaults, events and holds: rebuilt from the audit trail; the effective dates of a record (a pure function) |
 //! | `state.rs`     | `Records`: the engine's records component (clock, registry, audit trail), and what readers see |
 //! | `check.rs`     | the write checks of rules 1–4 and 7, run by the commit leader |
-//! | `disposal.rs`  | the compaction filter that disposes, receipts, purge        |
+//! | `disposal.rs`  | compaction's disposal verdict, receipts, purge              |
 //!
 //! # How it fits in the engine
 //! * Metadata travels *in* the record version: an entry of kind `Record`
@@ -67,7 +67,6 @@ pub use time::{
 };
 
 use crate::iter::Visible;
-use crate::key::ValueKind;
 use crate::Result;
 use bytes::Bytes;
 use meta::{StoredMeta, META_TEXT_MAX};
@@ -222,12 +221,7 @@ pub enum Disposal {
 /// The user value of a version, metadata stripped, nothing hidden (for
 /// iterators built without the records layer, e.g. in unit tests).
 pub(crate) fn strip_meta(item: &Visible) -> Result<Bytes> {
-    match item.kind {
-        ValueKind::Record => StoredMeta::split_record(&item.value)
-            .map(|(_, value)| value)
-            .map_err(|why| meta_corruption(&item.key, why)),
-        _ => Ok(item.value.clone()),
-    }
+    Records::split(&item.key, item.kind, &item.value, item.update.as_ref()).map(|(_, value)| value)
 }
 
 /// A key for messages: UTF-8 text quoted when it is printable, hex otherwise.
