@@ -51,6 +51,7 @@
 pub mod audit;
 mod batch;
 mod codec;
+pub mod collection;
 mod commit;
 mod compaction;
 mod db;
@@ -58,6 +59,7 @@ mod error;
 pub mod fs;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod inspect;
 mod iter;
 mod key;
 mod manifest;
