@@ -73,7 +73,7 @@ mod wal;
 
 pub use batch::{WriteBatch, BATCH_BYTES_MAX};
 pub use bytes::Bytes;
-pub use db::{Db, Stats};
+pub use db::{CheckpointReport, Db, Stats};
 pub use error::{Error, Result};
 pub use iter::Iter;
 pub use key::{KEY_LEN_MAX, VALUE_LEN_MAX};

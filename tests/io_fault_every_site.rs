@@ -62,7 +62,14 @@ enum Step2 {
     Purge,
     /// `Audit::verify`: reads the audit trail back.
     AuditVerify,
+    /// `Db::checkpoint` into [`CHECKPOINT_DIR`]: the cut, the copies of WAL
+    /// segments, tables (this file system cannot hard-link) and the audit
+    /// file, and the removal of a partial copy after a failure.
+    Checkpoint,
 }
+
+/// Where the `Checkpoint` step writes its copy (outside the database).
+const CHECKPOINT_DIR: &str = "/checkpoint";
 
 /// What one run did.
 #[derive(Default)]
@@ -117,6 +124,10 @@ fn is_candidate(base: &State, writes: &[(Ops, bool)], lo: usize, got: &State) ->
 }
 
 fn is_wal_or_manifest(path: &Path) -> bool {
+    // A checkpoint's copy is not the database's own log.
+    if path.starts_with(CHECKPOINT_DIR) {
+        return false;
+    }
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -317,6 +328,10 @@ impl Scenario {
                 }
                 Step2::Purge => db.purge().map(|_| ()).map_err(|e| e.to_string()),
                 Step2::AuditVerify => db.audit().verify().map(|_| ()).map_err(|e| e.to_string()),
+                Step2::Checkpoint => db
+                    .checkpoint(CHECKPOINT_DIR)
+                    .map(|_| ())
+                    .map_err(|e| e.to_string()),
                 Step2::Step(Step::Write { ops, sync }) => {
                     let result = db.write_opt(batch_of(ops), &WriteOptions::new().sync(*sync));
                     match &result {
@@ -489,6 +504,9 @@ fn prepare(
     steps.insert(14, Step2::Retained(2));
     steps.push(Step2::Step(Step::Compact));
     steps.push(Step2::Read);
+    // Something in the memtable, so the checkpoint copies a WAL segment.
+    steps.push(Step2::Retained(3));
+    steps.push(Step2::Checkpoint);
     steps.push(Step2::Purge);
     steps.push(Step2::AuditVerify);
     steps.push(Step2::Read);
@@ -717,6 +735,7 @@ fn every_io_call_fails_once_and_nothing_acknowledged_is_lost() {
     // The manifest rewrite (past 4 MiB) deletes the old manifest: one run
     // reaches it with big keys, and fails that removal.
     manifest_rewrite_removal_fails(&mut total);
+    checkpoint_cleanup_fails(&mut total);
 
     let inventory = site_inventory();
     let mut unhit = Vec::new();
@@ -763,6 +782,43 @@ fn every_io_call_fails_once_and_nothing_acknowledged_is_lost() {
         "I/O call sites never failed by the sweep:\n  {}",
         unhit.join("\n  ")
     );
+}
+
+/// A checkpoint that fails removes its partial copy: fail that cleanup
+/// too (a removal, then the directory sync), deterministically, and check
+/// that the source database is unharmed (not poisoned, nothing lost).
+fn checkpoint_cleanup_fails(total: &mut Sweep) {
+    for second in [CallKind::Remove, CallKind::SyncDir] {
+        let sim = SimFileSystem::new(5);
+        let faulty = FaultyFileSystem::new(Arc::new(sim));
+        let db = Db::open(DB_DIR, options(Arc::new(faulty.clone()), 0)).expect("open");
+        db.put("k", "v").expect("put");
+        let in_copy = |kind, nth, fault| FaultPlan {
+            kind: Some(kind),
+            path_contains: Some(CHECKPOINT_DIR.into()),
+            ..FaultPlan::nth_call(nth, fault)
+        };
+        // The second append into the copy fails, after one file is made.
+        faulty.arm_sequence(vec![
+            in_copy(CallKind::Append, 2, Fault::NoSpace),
+            in_copy(second, 1, Fault::Eio),
+        ]);
+        let failed = db.checkpoint(CHECKPOINT_DIR);
+        assert!(failed.is_err(), "the checkpoint failed: {failed:?}");
+        let fired = faulty.fired();
+        assert_eq!(fired.len(), 2, "both faults fired: {fired:?}");
+        for call in fired {
+            if let Some(site) = call.site {
+                total.sites_hit.insert(format!("{site} {:?}", call.kind));
+            }
+        }
+        faulty.disarm();
+        assert_eq!(db.get("k").expect("get").as_deref(), Some(&b"v"[..]));
+        db.put("k2", "v")
+            .expect("a failed checkpoint does not poison");
+        db.close().expect("close");
+        total.runs += 1;
+    }
 }
 
 /// Writes keys of 30 KiB, each flushed to its own table, until the

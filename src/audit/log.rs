@@ -311,6 +311,17 @@ impl AuditLog {
         &self.path
     }
 
+    /// The open file and how many bytes of it hold whole entries now
+    /// (entries kept in memory unsynced are not counted): what a checkpoint
+    /// copies.
+    pub(crate) fn written(&self) -> Result<(Arc<dyn FileHandle>, u64)> {
+        let len = self
+            .file
+            .size()
+            .map_err(|e| Error::io(format!("reading the size of {}", self.path.display()), e))?;
+        Ok((Arc::clone(&self.file), len))
+    }
+
     /// The entries as they are on disk now, oldest first, each checked
     /// against the one before it (framing, decoding and the chain's rules);
     /// the first failure ends the iteration as [`Error::Corruption`].

@@ -50,6 +50,9 @@ pub(crate) enum Work {
     /// Freeze the active memtable if it holds anything, so that it is
     /// flushed (for `Db::flush_memtables`).
     Freeze,
+    /// Take a checkpoint's cut (see `db::checkpoint`): always alone in its
+    /// group, so it falls between two groups' writes.
+    Checkpoint(crate::db::CutSlot),
 }
 
 #[derive(Debug)]
@@ -65,6 +68,8 @@ pub(crate) struct Request {
     work: Mutex<Option<Work>>,
     sync: bool,
     bytes: usize,
+    /// Runs in a group of its own (a checkpoint's cut).
+    alone: bool,
     slot: Mutex<Slot>,
     wake: Condvar,
 }
@@ -118,11 +123,13 @@ impl CommitQueue {
     /// The leader's group: a prefix of the queue, starting with the leader.
     fn take_group(&self) -> Vec<Arc<Request>> {
         let mut state = self.state.lock();
-        let mut group = Vec::new();
+        let mut group: Vec<Arc<Request>> = Vec::new();
         let mut bytes = 0;
         while let Some(next) = state.pending.front() {
-            if !group.is_empty() && bytes + next.bytes > GROUP_BYTES_MAX {
-                break;
+            if let Some(first) = group.first() {
+                if bytes + next.bytes > GROUP_BYTES_MAX || first.alone || next.alone {
+                    break;
+                }
             }
             bytes += next.bytes;
             group.extend(state.pending.pop_front());
@@ -148,12 +155,14 @@ impl Engine {
     pub(crate) fn submit(&self, work: Work, sync: bool) -> Result<()> {
         let bytes = match &work {
             Work::Write(batch, _) if !batch.is_empty() => batch.encoded_len(),
-            Work::Write(..) | Work::Close | Work::Freeze => 0,
+            Work::Write(..) | Work::Close | Work::Freeze | Work::Checkpoint(_) => 0,
         };
+        let alone = matches!(work, Work::Checkpoint(_));
         let request = Arc::new(Request {
             work: Mutex::new(Some(work)),
             sync,
             bytes,
+            alone,
             slot: Mutex::new(Slot::Waiting),
             wake: Condvar::new(),
         });
@@ -256,6 +265,9 @@ impl Engine {
                     "internal: request committed twice".into(),
                 )),
                 Some(Work::Freeze) => self.freeze_if_not_empty(),
+                Some(Work::Checkpoint(slot)) => {
+                    self.checkpoint_cut().map(|cut| *slot.lock() = Some(cut))
+                }
                 Some(Work::Write(batch, _)) if batch.is_empty() => Ok(()),
                 Some(Work::Write(batch, ctx)) => {
                     let count = batch.len() as u64;
@@ -360,7 +372,7 @@ impl Engine {
         Ok((checked.batch, checked.after))
     }
 
-    fn freeze_if_not_empty(&self) -> Result<()> {
+    pub(crate) fn freeze_if_not_empty(&self) -> Result<()> {
         if self.current_state().active.is_empty() {
             return Ok(());
         }

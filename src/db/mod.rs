@@ -10,12 +10,15 @@
 //! tables down the levels.
 
 mod background;
+mod checkpoint;
 mod engine;
 mod read;
 mod records;
 mod recovery;
 mod stats;
 
+pub use checkpoint::CheckpointReport;
+pub(crate) use checkpoint::CutSlot;
 pub(crate) use engine::{Engine, SuperVersion};
 pub(crate) use read::Latest;
 pub use stats::Stats;

@@ -67,6 +67,13 @@ pub trait FileSystem: Send + Sync + Debug {
     /// returned guard is dropped. Fails with `io::ErrorKind::WouldBlock` when
     /// another holder has it.
     fn lock(&self, path: &Path) -> io::Result<Box<dyn Debug + Send + Sync>>;
+    /// Makes `to` a second name of the file `from` (a hard link), for
+    /// checkpoints of immutable tables. File systems without links return
+    /// `io::ErrorKind::Unsupported` (this default), and the caller copies.
+    fn hard_link(&self, from: &Path, to: &Path) -> io::Result<()> {
+        let _ = (from, to);
+        Err(io::Error::from(io::ErrorKind::Unsupported))
+    }
 }
 
 /// An open file.

@@ -68,6 +68,10 @@ impl FileSystem for OsFileSystem {
         File::open(dir)?.sync_all()
     }
 
+    fn hard_link(&self, from: &Path, to: &Path) -> io::Result<()> {
+        std::fs::hard_link(from, to)
+    }
+
     fn lock(&self, path: &Path) -> io::Result<Box<dyn Debug + Send + Sync>> {
         let file = OpenOptions::new()
             .read(true)

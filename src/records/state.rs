@@ -385,6 +385,16 @@ impl Records {
         Ok(())
     }
 
+    /// The audit file's path, open handle and whole-entry length now (for
+    /// a checkpoint).
+    pub(crate) fn audit_written(
+        &self,
+    ) -> Result<(std::path::PathBuf, Arc<dyn crate::fs::FileHandle>, u64)> {
+        let audit = self.audit.lock();
+        let (file, len) = audit.written()?;
+        Ok((audit.path().to_path_buf(), file, len))
+    }
+
     /// Appends the queued entries and fsyncs everything appended without
     /// sync (before the WAL segments the entries could be regenerated from
     /// are deleted, on `flush` and `close`, and before the trail is read).

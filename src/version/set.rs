@@ -107,6 +107,11 @@ impl VersionSet {
         number
     }
 
+    /// The number the next new file will get (without taking it).
+    pub(crate) fn next_file_number(&self) -> u64 {
+        self.next_file_number
+    }
+
     pub(crate) fn current(&self) -> Arc<Version> {
         Arc::clone(&self.current)
     }
