@@ -81,6 +81,6 @@ pub use options::{Options, RecoveryMode, WriteOptions};
 pub use records::{
     days, hours, millis, minutes, months, seconds, years, Audit, AuditCheckpoint, AuditEvent,
     Clock, Disposal, Hold, ManualClock, Mode, Period, PlacedHold, Policy, PurgeReport, Record,
-    RecordMeta, Retention, Scope, SystemClock, Timestamp,
+    RecordMeta, RecordStats, Retention, Scope, SystemClock, Timestamp,
 };
 pub use snapshot::Snapshot;

@@ -391,6 +391,13 @@ impl Engine {
             return Err(self.poisoned_error());
         }
         let end = self.wal.append(framed)?;
+        let user_bytes: usize = payloads.iter().map(Bytes::len).sum();
+        self.stats
+            .user_bytes
+            .fetch_add(user_bytes as u64, Ordering::Relaxed);
+        self.stats
+            .wal_bytes
+            .fetch_add(framed.len() as u64, Ordering::Relaxed);
         let memtables = self.current_state();
         let internal = |(offset, why)| {
             // Our own encoding, just made: decoding cannot fail.

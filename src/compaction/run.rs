@@ -64,6 +64,13 @@ impl Engine {
             }
         }
         let tables = output.finish()?;
+        let written: u64 = tables.iter().map(|t| t.file_bytes).sum();
+        self.stats.flush_bytes.fetch_add(written, Ordering::Relaxed);
+        log::info!(
+            "{}: flushed a memtable (WAL segments below {next_segment}) to {} table(s), {written} bytes",
+            self.dir.display(),
+            tables.len()
+        );
         // The WAL segments this flush frees may be all that can regenerate
         // retention-set audit entries written without fsync.
         self.records.sync_audit()?;
@@ -107,6 +114,20 @@ impl Engine {
                 .push((out_level as u8, pick.inputs[0].meta.clone()));
         } else {
             let (outputs, receipts) = self.merge_tables(pick)?;
+            let read: u64 = pick.all_inputs().iter().map(|t| t.meta.file_bytes).sum();
+            let written: u64 = outputs.iter().map(|t| t.file_bytes).sum();
+            self.stats
+                .compaction_read_bytes
+                .fetch_add(read, Ordering::Relaxed);
+            self.stats
+                .compaction_write_bytes
+                .fetch_add(written, Ordering::Relaxed);
+            log::info!(
+                "{}: compacted {} table(s) of level {level} into {} table(s) of level {out_level}: read {read}, wrote {written} bytes",
+                self.dir.display(),
+                pick.all_inputs().len(),
+                outputs.len()
+            );
             edit.added = outputs.into_iter().map(|m| (out_level as u8, m)).collect();
             // Receipts are durable before the bytes are gone (rule 5).
             self.records.write_receipts(receipts)?;

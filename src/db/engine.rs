@@ -127,6 +127,10 @@ impl Engine {
         {
             let mut slot = self.poison_cause.lock();
             if slot.is_none() {
+                log::error!(
+                    "{}: poisoned, writes are refused until reopen: {cause}",
+                    self.dir.display()
+                );
                 *slot = Some(cause.to_string());
             }
         }
@@ -215,7 +219,13 @@ impl Engine {
             break Ok(());
         };
         if let Some(started) = stalled {
-            self.stats.add_stall(started.elapsed());
+            let waited = started.elapsed();
+            log::warn!(
+                "{}: writes stalled {} ms waiting for flush or compaction",
+                self.dir.display(),
+                waited.as_millis()
+            );
+            self.stats.add_stall(waited);
         }
         result
     }

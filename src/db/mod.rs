@@ -204,6 +204,20 @@ impl Db {
             policies: registry.policies.len(),
             recorded_events: registry.events.len(),
             disposed: counter(&engine.records.receipts_written),
+            user_bytes_written: counter(&engine.stats.user_bytes),
+            wal_bytes_written: counter(&engine.stats.wal_bytes),
+            flush_bytes_written: counter(&engine.stats.flush_bytes),
+            compaction_bytes_read: counter(&engine.stats.compaction_read_bytes),
+            compaction_bytes_written: counter(&engine.stats.compaction_write_bytes),
+            filter_useful: counter(&engine.stats.filter_useful),
+            filter_false_positives: counter(&engine.stats.filter_false_positives),
+            frozen_memtable_bytes: state.frozen.iter().map(|m| m.approx_bytes() as u64).sum(),
+            level_entries: state
+                .version
+                .levels
+                .iter()
+                .map(|tables| tables.iter().map(|t| t.meta.entries).sum())
+                .collect(),
         }
     }
 

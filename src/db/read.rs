@@ -19,6 +19,7 @@ use crate::version::{LevelCursor, TableFile};
 use crate::Result;
 use bytes::Bytes;
 use std::ops::Bound;
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
 /// One place a point read looks: a memtable or a table.
@@ -118,7 +119,19 @@ impl Engine {
             loop {
                 let found = match target {
                     Target::Mem(m) => m.get(key, seq).map(|(s, v)| (s, v.kind, v.value)),
-                    Target::Table(t) => self.table_cache.get(t)?.get(key, seq)?,
+                    Target::Table(t) => {
+                        let table = self.table_cache.get(t)?;
+                        if table.may_contain(key) {
+                            let found = table.get_unfiltered(key, seq)?;
+                            if found.is_none() {
+                                self.stats.filter_false_positives.fetch_add(1, Relaxed);
+                            }
+                            found
+                        } else {
+                            self.stats.filter_useful.fetch_add(1, Relaxed);
+                            None
+                        }
+                    }
                 };
                 let Some((found_seq, kind, value)) = found else {
                     break;

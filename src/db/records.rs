@@ -324,6 +324,31 @@ impl Db {
         Ok(eligible.into_iter())
     }
 
+    /// Counts the live records by state (with metadata, retained,
+    /// Compliance, held, eligible) as of now. It reads every key of the
+    /// database — a scan, unlike the counters of [`Db::stats`].
+    ///
+    /// ```
+    /// # fn main() -> holdfast::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// use holdfast::{Db, Options, Retention, Timestamp};
+    /// let db = Db::open(dir.path(), Options::default())?;
+    /// let until = Timestamp::from_date(2100, 1, 1).unwrap();
+    /// db.put_with("contract/1", "...", &Retention::new().retain_until(until).compliance())?;
+    /// db.put("note/1", "no retention")?;
+    /// let counts = db.record_stats()?;
+    /// assert_eq!((counts.records, counts.retained, counts.compliance), (1, 1, 1));
+    /// # Ok(()) }
+    /// ```
+    pub fn record_stats(&self) -> Result<crate::RecordStats> {
+        let engine = self.engine();
+        engine.check_open()?;
+        let guard = engine.snapshots.register_current(&engine.visible_seq);
+        let stats = engine.record_stats(guard)?;
+        engine.records.maybe_persist_clock();
+        Ok(stats)
+    }
+
     /// Disposes of eligible records with `approver`'s approval: a receipt
     /// per record goes to the audit trail (fsynced), then the records are
     /// deleted; [`Db::purge`] (or the purge window) removes their bytes.

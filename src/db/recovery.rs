@@ -173,6 +173,13 @@ pub(super) fn open(dir: &Path, options: Options) -> Result<Engine> {
     {
         records.note_erasure_due();
     }
+    log::info!(
+        "{}: opened; replayed {} WAL segment(s) up to sequence {}, {} table(s)",
+        dir.display(),
+        segments.len(),
+        replay.last_seq,
+        version.levels.iter().map(Vec::len).sum::<usize>()
+    );
     let table_cache = Arc::new(TableCache::new(
         Arc::clone(&fs),
         options.table_options(),
@@ -337,7 +344,12 @@ impl Replay {
             self.frozen.push(Arc::new(full));
         }
         let mut kept = true;
-        if contents.torn.is_some() {
+        if let Some(torn) = &contents.torn {
+            log::warn!(
+                "{}: cutting a torn tail at offset {} ({torn})",
+                path.display(),
+                contents.valid_len
+            );
             // Invariant 3.
             if contents.valid_len < SEGMENT_HEADER_LEN as u64 {
                 fs.remove(&path).map_err(|e| io_err("removing torn", e))?;

@@ -13,6 +13,20 @@ pub(crate) struct Counters {
     pub stall_micros: AtomicU64,
     pub slowdowns: AtomicU64,
     pub slowdown_micros: AtomicU64,
+    /// Bytes of committed batches (keys, values and their framing in the
+    /// batch encoding).
+    pub user_bytes: AtomicU64,
+    /// Bytes appended to the WAL (batches with the WAL's frame headers).
+    pub wal_bytes: AtomicU64,
+    /// Table bytes written by flushes.
+    pub flush_bytes: AtomicU64,
+    /// Table bytes read and written by compactions (moves excluded).
+    pub compaction_read_bytes: AtomicU64,
+    pub compaction_write_bytes: AtomicU64,
+    /// Point reads of a table that its bloom filter answered "absent".
+    pub filter_useful: AtomicU64,
+    /// Point reads that passed a table's bloom filter but found no version.
+    pub filter_false_positives: AtomicU64,
 }
 
 impl Counters {
@@ -68,11 +82,49 @@ pub struct Stats {
     pub recorded_events: usize,
     /// Disposal receipts written since open.
     pub disposed: u64,
+    /// Bytes of committed batches since open (keys, values and the batch
+    /// encoding's few bytes per entry): what the application wrote.
+    pub user_bytes_written: u64,
+    /// Bytes appended to the WAL since open.
+    pub wal_bytes_written: u64,
+    /// Table bytes written by flushes since open.
+    pub flush_bytes_written: u64,
+    /// Table bytes read by compactions since open (moves excluded).
+    pub compaction_bytes_read: u64,
+    /// Table bytes written by compactions since open.
+    pub compaction_bytes_written: u64,
+    /// Point reads of a table skipped because its bloom filter said the
+    /// key is absent.
+    pub filter_useful: u64,
+    /// Point reads that passed a table's bloom filter and found no version
+    /// of the key (a false positive, or only versions newer than the read).
+    pub filter_false_positives: u64,
+    /// Bytes in the frozen memtables (waiting for their flush).
+    pub frozen_memtable_bytes: u64,
+    /// Entries (versions and tombstones) per level, from table properties.
+    pub level_entries: Vec<u64>,
 }
 
 impl Stats {
     /// Bytes of every table file.
     pub fn table_bytes(&self) -> u64 {
         self.level_bytes.iter().sum()
+    }
+
+    /// Bytes written to disk (WAL, flushes, compactions) per byte the
+    /// application wrote, since open; `None` before the first write.
+    pub fn write_amplification(&self) -> Option<f64> {
+        let disk =
+            self.wal_bytes_written + self.flush_bytes_written + self.compaction_bytes_written;
+        (self.user_bytes_written > 0).then(|| disk as f64 / self.user_bytes_written as f64)
+    }
+
+    /// Table bytes per byte of the last level: how much more space the
+    /// tree takes than its data would once fully compacted (1.0 when all
+    /// tables are in one level). An estimate — the last level still holds
+    /// versions that newer levels shadow. `None` with no tables.
+    pub fn space_amplification(&self) -> Option<f64> {
+        let last = self.level_bytes.iter().rev().find(|&&b| b > 0)?;
+        Some(self.table_bytes() as f64 / *last as f64)
     }
 }

@@ -28,6 +28,26 @@ use crate::compaction::Verdict;
 use crate::db::Engine;
 use crate::iter::{Entry, Iter};
 use crate::key::ValueKind;
+
+/// Live records by their state now, from [`Db::record_stats`](crate::Db::record_stats).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RecordStats {
+    /// Keys whose newest version carries records metadata (written with
+    /// [`put_with`](crate::Db::put_with)), eligible ones included.
+    pub records: u64,
+    /// Records protected now: a retain-until date in the future, or a
+    /// policy clause still waiting for its event.
+    pub retained: u64,
+    /// Of the retained records, those in Compliance mode.
+    pub compliance: u64,
+    /// Records a legal hold covers.
+    pub held: u64,
+    /// Records past their expiry and not held: eligible for disposal
+    /// (hidden from reads; disposed of by compaction, or awaiting approval
+    /// under [`Disposal::Review`]).
+    pub eligible: u64,
+}
 use crate::{Error, Result};
 use bytes::Bytes;
 use std::ops::Bound;
@@ -106,8 +126,53 @@ impl Engine {
     pub(crate) fn eligible(&self, guard: crate::snapshot::SnapshotGuard) -> Result<Vec<Record>> {
         let records = &self.records;
         let now = records.now_for_read();
-        let mut iter: Iter = self.iter(Bound::Unbounded, Bound::Unbounded, guard);
         let mut out = Vec::new();
+        self.visit_records(guard, |key, meta, value, effective, held| {
+            if effective.expired(now) && !held {
+                let shown = (meta, effective);
+                out.push(Record {
+                    meta: records.record_meta(&key, Some(&shown)),
+                    key,
+                    value,
+                });
+            }
+        })?;
+        Ok(out)
+    }
+
+    /// Counts the live records by their state now (see [`RecordStats`]).
+    pub(crate) fn record_stats(
+        &self,
+        guard: crate::snapshot::SnapshotGuard,
+    ) -> Result<RecordStats> {
+        let now = self.records.now_for_read();
+        let mut stats = RecordStats::default();
+        self.visit_records(guard, |_, _, _, effective, held| {
+            stats.records += 1;
+            if effective.protected(now) || effective.event_pending.is_some() {
+                stats.retained += 1;
+                if effective.mode == Some(super::Mode::Compliance) {
+                    stats.compliance += 1;
+                }
+            }
+            if held {
+                stats.held += 1;
+            } else if effective.expired(now) {
+                stats.eligible += 1;
+            }
+        })?;
+        Ok(stats)
+    }
+
+    /// Calls `visit` for every live key (at `guard`) that carries records
+    /// metadata, eligible ones included: its key, stored metadata, value,
+    /// effective dates and whether a hold covers it.
+    fn visit_records(
+        &self,
+        guard: crate::snapshot::SnapshotGuard,
+        mut visit: impl FnMut(Bytes, StoredMeta, Bytes, super::registry::Effective, bool),
+    ) -> Result<()> {
+        let mut iter: Iter = self.iter(Bound::Unbounded, Bound::Unbounded, guard);
         while let Some(item) = iter.next_visible() {
             let item = item?;
             if item.kind == ValueKind::Value && item.update.is_none() {
@@ -116,19 +181,16 @@ impl Engine {
             let (meta, value) =
                 Records::split(&item.key, item.kind, &item.value, item.update.as_ref())?;
             let Some(meta) = meta else { continue };
-            let registry = records.registry.read();
-            let effective = registry.effective(&item.key, &meta);
-            if effective.expired(now) && !registry.holds.is_held(&item.key) {
-                drop(registry);
-                let shown = (meta, effective);
-                out.push(Record {
-                    meta: records.record_meta(&item.key, Some(&shown)),
-                    key: item.key,
-                    value,
-                });
-            }
+            let (effective, held) = {
+                let registry = self.records.registry.read();
+                (
+                    registry.effective(&item.key, &meta),
+                    registry.holds.is_held(&item.key),
+                )
+            };
+            visit(item.key, meta, value, effective, held);
         }
-        Ok(out)
+        Ok(())
     }
 
     /// Disposes of `keys` with `approver`'s approval: each must be eligible
@@ -200,6 +262,14 @@ impl Engine {
             bytes_after: after.iter().map(|f| f.1).sum(),
             live_snapshots: self.snapshots.count(),
         };
+        log::info!(
+            "{}: purge removed {} files ({} -> {} bytes), {} records disposed",
+            self.dir.display(),
+            report.files_removed,
+            report.bytes_before,
+            report.bytes_after,
+            report.disposed
+        );
         self.records.append(
             ENGINE_ACTOR,
             AuditEvent::Purged {
@@ -246,6 +316,7 @@ impl Records {
             self.append(&actor, AuditEvent::Disposed(receipt), false)?;
         }
         self.sync_audit()?;
+        log::info!("disposed of {count} records (receipts in the audit trail)");
         self.receipts_written.fetch_add(count, Ordering::AcqRel);
         self.note_erasure_due();
         Ok(())

@@ -54,7 +54,7 @@ mod state;
 mod time;
 
 pub use crate::audit::{AuditCheckpoint, AuditEntry, AuditEvent, Scope};
-pub use disposal::PurgeReport;
+pub use disposal::{PurgeReport, RecordStats};
 pub use events::RecordedEvent;
 pub use holds::{Hold, PlacedHold};
 pub use policy::{Clause, Mode, Policy};

@@ -147,6 +147,16 @@ impl Table {
         if !self.filter.may_contain(user_key) {
             return Ok(None);
         }
+        self.get_unfiltered(user_key, snapshot)
+    }
+
+    /// [`Self::get`] without the bloom filter: for a caller that asked
+    /// [`Self::may_contain`] itself (to count the filter's answers).
+    pub(crate) fn get_unfiltered(
+        &self,
+        user_key: &[u8],
+        snapshot: SeqNo,
+    ) -> Result<Option<(SeqNo, ValueKind, Bytes)>> {
         let i = self.index.seek(user_key, snapshot);
         if i == self.index.len() {
             return Ok(None);
@@ -170,10 +180,6 @@ impl Table {
 
     /// False only if the table certainly holds no version of `user_key`
     /// (bloom filter only).
-    #[allow(
-        dead_code,
-        reason = "table interface for flush, compaction, the records layer and the CLI; not every caller exists yet"
-    )]
     pub(crate) fn may_contain(&self, user_key: &[u8]) -> bool {
         self.filter.may_contain(user_key)
     }
