@@ -12,12 +12,16 @@
 //! 2. every acknowledged delete stayed deleted;
 //! 3. every key present has exactly the value its writer wrote, and every
 //!    key present was at least announced (nothing never written);
-//! 4. a batch is all or nothing, acknowledged or not.
+//! 4. a batch is all or nothing, acknowledged or not;
+//! 5. records layer: every acknowledged record with retention (a tenth of
+//!    the writes) has its retain-until date and refuses a delete, every
+//!    acknowledged legal hold is in force, no hold or record metadata
+//!    appears that was never announced, and the audit trail verifies.
 //!
 //! CI runs 300 cycles; `HOLDFAST_KILL_CYCLES=N` runs N (a new database
 //! every 30 cycles keeps each one small).
 
-use holdfast::{Db, Options, WriteBatch, WriteOptions};
+use holdfast::{Db, Error, Hold, Options, Retention, Scope, Timestamp, WriteBatch, WriteOptions};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
@@ -50,6 +54,15 @@ fn value(id: u64) -> Vec<u8> {
     v
 }
 
+/// The retain-until date of every record with retention.
+fn until() -> Timestamp {
+    Timestamp::from_date(2400, 1, 1).expect("date")
+}
+
+fn hold_id(n: u64) -> String {
+    format!("hold-{n}")
+}
+
 fn xorshift(state: &mut u64) -> u64 {
     *state ^= *state << 13;
     *state ^= *state >> 7;
@@ -60,7 +73,9 @@ fn xorshift(state: &mut u64) -> u64 {
 /// The child: writes until it is killed. Protocol, one line each:
 /// `P id` / `p id` — put of `id` announced / acknowledged;
 /// `B id n` / `b id` — batch of ids `id..id+n` announced / acknowledged;
-/// `D id` / `d id` — delete of `id` (a put acknowledged in this run).
+/// `D id` / `d id` — delete of `id` (a put acknowledged in this run);
+/// `R id` / `r id` — put of `id` with retention announced / acknowledged;
+/// `H n` / `h n` — legal hold `hold-n` announced / acknowledged.
 #[test]
 fn kill_child_writer() {
     let Ok(dir) = std::env::var(CHILD_DIR_ENV) else {
@@ -84,8 +99,8 @@ fn kill_child_writer() {
     loop {
         let sync = xorshift(&mut rng).is_multiple_of(3);
         let write = WriteOptions::new().sync(sync);
-        match xorshift(&mut rng) % 10 {
-            0..=5 => {
+        match xorshift(&mut rng) % 20 {
+            0..=9 => {
                 say(format!("P {id}"));
                 db.put(key(id), value(id)).expect("child put");
                 if sync {
@@ -95,7 +110,7 @@ fn kill_child_writer() {
                 acked_puts.push(id);
                 id += 1;
             }
-            6..=8 => {
+            10..=15 => {
                 let n = 2 + xorshift(&mut rng) % 4;
                 say(format!("B {id} {n}"));
                 let mut batch = WriteBatch::new();
@@ -105,6 +120,30 @@ fn kill_child_writer() {
                 db.write_opt(batch, &write).expect("child batch");
                 say(format!("b {id}"));
                 id += n;
+            }
+            16 => {
+                say(format!("R {id}"));
+                let retention = Retention::new().retain_until(until()).governance();
+                db.put_with(key(id), value(id), &retention)
+                    .expect("child put_with");
+                if sync {
+                    db.flush().expect("child flush");
+                }
+                say(format!("r {id}"));
+                id += 1;
+            }
+            17 => {
+                // Over a key never written: holds refuse changes of what
+                // they cover, and the writes here must not fail.
+                say(format!("H {id}"));
+                db.place_hold(Hold {
+                    id: hold_id(id),
+                    scope: Scope::Key(format!("held{id}").into_bytes()),
+                    reason: "kill test".into(),
+                    issuer: "parent".into(),
+                })
+                .expect("child hold");
+                say(format!("h {id}"));
             }
             _ => {
                 if let Some(victim) = acked_puts.pop() {
@@ -133,6 +172,12 @@ struct Model {
     /// Batches announced: `(first id, count)`, and whether acknowledged.
     batches: Vec<(u64, u64, bool)>,
     acked_writes: u64,
+    /// Records with retention announced, and acknowledged.
+    retained_announced: BTreeSet<u64>,
+    retained: BTreeSet<u64>,
+    /// Holds announced, and acknowledged.
+    holds_announced: BTreeSet<u64>,
+    holds: BTreeSet<u64>,
 }
 
 impl Model {
@@ -162,6 +207,22 @@ impl Model {
             }
             "D" => {
                 self.maybe_deleted.insert(id);
+            }
+            "R" => {
+                self.announced.insert(id);
+                self.retained_announced.insert(id);
+            }
+            "r" => {
+                self.present.insert(id);
+                self.retained.insert(id);
+                self.acked_writes += 1;
+            }
+            "H" => {
+                self.holds_announced.insert(id);
+            }
+            "h" => {
+                self.holds.insert(id);
+                self.acked_writes += 1;
             }
             "d" => {
                 self.present.remove(&id);
@@ -208,6 +269,7 @@ fn verify(dir: &Path, model: &Model, cycle: u64) {
         assert!(v == value(id), "cycle {cycle}: wrong value for id {id}");
         seen.insert(id);
     }
+    verify_records(&db, model, &seen, cycle);
     for &(first, n, acked) in &model.batches {
         let present = (first..first + n).filter(|i| seen.contains(i)).count() as u64;
         let deleted_since = (first..first + n)
@@ -218,6 +280,66 @@ fn verify(dir: &Path, model: &Model, cycle: u64) {
         );
     }
     db.close().expect("close");
+}
+
+/// Check 5 of the module documentation.
+fn verify_records(db: &Db, model: &Model, seen: &BTreeSet<u64>, cycle: u64) {
+    for &id in seen {
+        let record = db.get_record(key(id)).expect("get_record").expect("seen");
+        let retained = record.meta.retain_until.is_some();
+        assert_eq!(
+            retained,
+            model.retained_announced.contains(&id),
+            "cycle {cycle}: id {id} has retention {:?}, announced with retention: {}",
+            record.meta.retain_until,
+            model.retained_announced.contains(&id)
+        );
+        if retained {
+            assert_eq!(record.meta.retain_until, Some(until()));
+        }
+    }
+    for &id in &model.retained {
+        assert!(seen.contains(&id), "cycle {cycle}: retained id {id} lost");
+    }
+    if let Some(&id) = model.retained.iter().next_back() {
+        assert!(
+            matches!(db.delete(key(id)), Err(Error::RetentionLocked { .. })),
+            "cycle {cycle}: a retained record accepted a delete"
+        );
+    }
+    let holds: BTreeSet<u64> = db
+        .holds()
+        .iter()
+        .map(|h| {
+            h.hold
+                .id
+                .strip_prefix("hold-")
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(u64::MAX)
+        })
+        .collect();
+    for id in &model.holds {
+        assert!(
+            holds.contains(id),
+            "cycle {cycle}: acknowledged hold {id} lost"
+        );
+    }
+    for id in &holds {
+        assert!(
+            model.holds_announced.contains(id),
+            "cycle {cycle}: hold {id} was never placed"
+        );
+    }
+    let head = db
+        .audit()
+        .verify()
+        .unwrap_or_else(|e| panic!("cycle {cycle}: the audit trail does not verify: {e}"));
+    let expected = (model.retained.len() + model.holds.len()) as u64;
+    assert!(
+        head.seq >= expected,
+        "cycle {cycle}: {} audit entries for {expected} acknowledged retention events",
+        head.seq
+    );
 }
 
 #[test]
@@ -235,9 +357,12 @@ fn sigkill_at_random_moments_loses_no_acknowledged_write() {
     let mut model = Model::default();
     let mut tmp = tempfile::tempdir().expect("tempdir");
     let (mut total_acked, mut killed_before_ready) = (0u64, 0u64);
+    let (mut total_retained, mut total_holds) = (0usize, 0usize);
     for cycle in 0..cycles {
         if cycle % CYCLES_PER_DATABASE == 0 && cycle > 0 {
             total_acked += model.acked_writes;
+            total_retained += model.retained.len();
+            total_holds += model.holds.len();
             model = Model::default();
             tmp = tempfile::tempdir().expect("tempdir");
         }
@@ -285,11 +410,17 @@ fn sigkill_at_random_moments_loses_no_acknowledged_write() {
         verify(tmp.path(), &model, cycle);
     }
     total_acked += model.acked_writes;
+    total_retained += model.retained.len();
+    total_holds += model.holds.len();
     eprintln!(
-        "kill cycles: {cycles} SIGKILLs in {:.1}s, {total_acked} acknowledged writes checked, {killed_before_ready} kills before the child's open returned",
+        "kill cycles: {cycles} SIGKILLs in {:.1}s, {total_acked} acknowledged writes checked ({total_retained} records with retention, {total_holds} legal holds), {killed_before_ready} kills before the child's open returned",
         started.elapsed().as_secs_f64()
     );
     assert!(total_acked > cycles, "the children hardly wrote anything");
+    assert!(
+        total_retained > 0 && total_holds > 0,
+        "the children wrote no records-layer operations"
+    );
 }
 
 #[test]
