@@ -73,6 +73,7 @@ mod wal;
 
 pub use batch::{WriteBatch, BATCH_BYTES_MAX};
 pub use bytes::Bytes;
+pub use collection::{Collection, CollectionIter, EncodeKey, KeyPrefix, OrderedKey, TypedRecord};
 pub use db::{Db, Stats};
 pub use error::{Error, Result};
 pub use iter::Iter;
