@@ -207,11 +207,18 @@ impl fmt::Display for Error {
                 collection,
                 key,
                 detail,
-            } => write!(
-                f,
-                "collection {collection:?}: cannot decode the pair at key {}: {detail}",
-                crate::records::display_key(key)
-            ),
+            } => {
+                // The key after the collection's prefix (`name | 0x00`).
+                let own = key
+                    .strip_prefix(collection.as_bytes())
+                    .and_then(|rest| rest.strip_prefix(&[0]))
+                    .unwrap_or(key);
+                write!(
+                    f,
+                    "collection {collection:?}: cannot decode the pair at key {}: {detail}",
+                    crate::records::display_key(own)
+                )
+            }
         }
     }
 }
@@ -254,7 +261,7 @@ mod tests {
         };
         let text = e.share().to_string();
         assert!(text.contains("\"invoices\""), "{text}");
-        assert!(text.contains("696e766f696365730007"), "{text}");
+        assert!(text.contains("at key 07: "), "{text}");
         assert!(text.contains("value: unexpected end"), "{text}");
     }
 }
