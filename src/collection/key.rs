@@ -281,11 +281,18 @@ mod tests {
     #[test]
     fn worked_example_of_format_md() {
         // docs/FORMAT.md, "Typed collection keys", worked example.
-        let key = (7u32, -2i16, "a\0b".to_string());
-        assert_eq!(
-            encode(&key),
-            [0, 0, 0, 7, 0x7f, 0xfe, 0x61, 0x00, 0xff, 0x62, 0x00, 0x01]
-        );
+        let prefix = super::super::codec::prefix_of("inv").unwrap();
+        let raw = super::super::codec::raw_key(&prefix, &(7u32, -2i16, "a\0b"));
+        #[rustfmt::skip]
+        let expected = [
+            0x69, 0x6e, 0x76, 0x00,
+            0x00, 0x00, 0x00, 0x07,
+            0x7f, 0xfe,
+            0x61, 0x00, 0xff, 0x62, 0x00, 0x01,
+        ];
+        assert_eq!(raw, expected);
+        let decoded = <(u32, i16, String)>::decode_key(&mut &raw[4..]).unwrap();
+        assert_eq!(decoded, (7, -2, "a\0b".to_string()));
         let value = postcard::to_allocvec(&(1200u64, true, "ACME")).unwrap();
         assert_eq!(value, [0xb0, 0x09, 0x01, 0x04, b'A', b'C', b'M', b'E']);
     }
