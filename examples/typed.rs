@@ -57,13 +57,10 @@ fn main() -> Result<()> {
     );
 
     // 2. Seven years, Compliance mode: no overwrite or delete before then.
-    db.define_policy(
-        Policy::new("invoice-7y")
-            .retain_for(years(7))
-            .compliance()
-            .then_dispose(),
-    )?;
-    let seven_years = Retention::new().policy("invoice-7y");
+    // Kept, not disposed of, when the seven years are over.
+    let policy = Policy::new("invoices-7y").retain_for(years(7)).compliance();
+    db.define_policy(policy.then_keep())?;
+    let seven_years = Retention::new().policy("invoices-7y");
     let written = [
         ((42, 1001), invoice("ACME", 120_000, "2026-01-15")),
         ((7, 1002), invoice("Globex", 9_950, "2026-02-01")),
@@ -87,7 +84,7 @@ fn main() -> Result<()> {
         &seven_years,
     )?;
     db.write(batch)?;
-    println!("wrote 6 invoices with policy invoice-7y (4 puts, 1 batch of 2)");
+    println!("wrote 6 invoices with policy invoices-7y (4 puts, 1 batch of 2)");
     let refused = invoices.delete(&(42, 1001));
     println!("delete (42, 1001): {}", describe(&refused));
     assert!(matches!(refused, Err(Error::RetentionLocked { .. })));
@@ -111,7 +108,7 @@ fn main() -> Result<()> {
             .map(|t| t.to_string())
             .unwrap_or_default()
     );
-    assert_eq!(record.meta.policy.as_deref(), Some("invoice-7y"));
+    assert_eq!(record.meta.policy.as_deref(), Some("invoices-7y"));
     assert!(record.meta.retain_until.is_some());
 
     let customers_7_to_9: Vec<(u32, u64)> = invoices

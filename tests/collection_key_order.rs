@@ -76,6 +76,13 @@ macro_rules! int {
     };
 }
 
+/// Two independent draws of one strategy.
+macro_rules! pair {
+    ($strategy:expr) => {
+        ($strategy, $strategy)
+    };
+}
+
 fn config() -> ProptestConfig {
     ProptestConfig {
         cases: 256,
@@ -87,25 +94,22 @@ proptest! {
     #![proptest_config(config())]
 
     #[test]
-    fn unsigned_integers(a in int!(u8), b in int!(u8), c in int!(u16), d in int!(u16),
-                         e in int!(u32), f in int!(u32), g in int!(u64), h in int!(u64),
-                         i in int!(u128), j in int!(u128)) {
-        check_pair(&a, &b)?;
-        check_pair(&c, &d)?;
-        check_pair(&e, &f)?;
-        check_pair(&g, &h)?;
-        check_pair(&i, &j)?;
-    }
-
-    #[test]
-    fn signed_integers(a in int!(i8), b in int!(i8), c in int!(i16), d in int!(i16),
-                       e in int!(i32), f in int!(i32), g in int!(i64), h in int!(i64),
-                       i in int!(i128), j in int!(i128)) {
-        check_pair(&a, &b)?;
-        check_pair(&c, &d)?;
-        check_pair(&e, &f)?;
-        check_pair(&g, &h)?;
-        check_pair(&i, &j)?;
+    fn integers(
+        a in pair!(int!(u8)), b in pair!(int!(u16)), c in pair!(int!(u32)),
+        d in pair!(int!(u64)), e in pair!(int!(u128)),
+        f in pair!(int!(i8)), g in pair!(int!(i16)), h in pair!(int!(i32)),
+        i in pair!(int!(i64)), j in pair!(int!(i128)),
+    ) {
+        check_pair(&a.0, &a.1)?;
+        check_pair(&b.0, &b.1)?;
+        check_pair(&c.0, &c.1)?;
+        check_pair(&d.0, &d.1)?;
+        check_pair(&e.0, &e.1)?;
+        check_pair(&f.0, &f.1)?;
+        check_pair(&g.0, &g.1)?;
+        check_pair(&h.0, &h.1)?;
+        check_pair(&i.0, &i.1)?;
+        check_pair(&j.0, &j.1)?;
     }
 
     #[test]

@@ -20,12 +20,20 @@ use std::sync::Arc;
 /// does not decode is yielded as an [`Error::Decode`](crate::Error::Decode)
 /// naming the collection and the key, and the iteration may go on past it;
 /// an error of the database itself (a corrupt table) ends it.
-#[derive(Debug)]
 pub struct CollectionIter<K, V> {
     inner: Iter,
     name: Arc<str>,
     prefix_len: usize,
     _types: PhantomData<fn() -> (K, V)>,
+}
+
+impl<K, V> std::fmt::Debug for CollectionIter<K, V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CollectionIter")
+            .field("collection", &self.name)
+            .field("inner", &self.inner)
+            .finish()
+    }
 }
 
 impl<K: OrderedKey, V: DeserializeOwned> CollectionIter<K, V> {
