@@ -125,6 +125,18 @@ fn signed_and_string_keys_scan_in_natural_order() {
         [("acme".to_string(), "x".to_string())]
     );
     assert_eq!(keys(tags.prefix(&"ac".to_string())).len(), 1);
+    // Two leading components of a 3-tuple.
+    let events = db
+        .collection::<(u32, String, u64), ()>("events")
+        .expect("collection");
+    for (a, b, c) in [(1, "x", 2), (1, "x", 1), (1, "xy", 0), (2, "x", 0)] {
+        events.put(&(a, b.to_string(), c), &()).expect("put");
+    }
+    let found: Vec<u64> = keys(events.prefix(&(1, "x".to_string())).rev())
+        .into_iter()
+        .map(|k| k.2)
+        .collect();
+    assert_eq!(found, [2, 1]);
 }
 
 #[test]

@@ -359,6 +359,24 @@ where
     /// component is matched whole: `prefix("acme")` finds `("acme", _)`
     /// and not `("acme-corp", _)`; use [`range`](Self::range) for the
     /// strings that start with some text.
+    ///
+    /// ```
+    /// # fn main() -> holdfast::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let db = holdfast::Db::open(dir.path(), holdfast::Options::default())?;
+    /// let orders = db.collection::<(String, u64), u32>("orders")?;
+    /// for (customer, number) in [("acme", 2), ("acme-corp", 1), ("acme", 1)] {
+    ///     orders.put(&(customer.to_string(), number), &0)?;
+    /// }
+    /// let numbers = |it: holdfast::CollectionIter<(String, u64), u32>| {
+    ///     it.map(|pair| pair.map(|((_, n), _)| n)).collect::<holdfast::Result<Vec<_>>>()
+    /// };
+    /// assert_eq!(numbers(orders.prefix("acme"))?, [1, 2]); // not acme-corp's
+    /// // Every customer whose name starts with "acme":
+    /// let acme_all = orders.range(("acme".to_string(), 0)..("acmf".to_string(), 0));
+    /// assert_eq!(numbers(acme_all)?, [1, 2, 1]);
+    /// # Ok(()) }
+    /// ```
     pub fn prefix<P: KeyPrefix<K> + ?Sized>(&self, prefix: &P) -> CollectionIter<K, V> {
         self.scan(self.db.prefix(self.raw_prefix(prefix)))
     }
