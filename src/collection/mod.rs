@@ -343,6 +343,7 @@ where
             // The prefix ends in 0x00 (invariant 1): its successor is the
             // same bytes ending in 0x01.
             Bound::Unbounded => {
+                debug_assert_eq!(self.prefix.last(), Some(&0x00));
                 let mut end = self.prefix.to_vec();
                 if let Some(last) = end.last_mut() {
                     *last = 0x01;
