@@ -79,6 +79,18 @@ pub enum Error {
     /// The engine's clock could not be read, so a protection check could
     /// not be made; the write was refused (rule 8: fail closed).
     ClockUnavailable(String),
+    /// A pair of a [typed collection](crate::collection::Collection) did
+    /// not decode: its key bytes are not an encoding of the key type, or
+    /// its value is not postcard of the value type (raw writes under the
+    /// collection's prefix, or a changed type). The pair is left as it is.
+    Decode {
+        /// The collection's name.
+        collection: String,
+        /// The pair's raw key in the database, collection prefix included.
+        key: Vec<u8>,
+        /// What failed to decode, and why.
+        detail: String,
+    },
 }
 
 impl Error {
@@ -132,6 +144,15 @@ impl Error {
                 holds: holds.clone(),
             },
             Error::ClockUnavailable(why) => Error::ClockUnavailable(why.clone()),
+            Error::Decode {
+                collection,
+                key,
+                detail,
+            } => Error::Decode {
+                collection: collection.clone(),
+                key: key.clone(),
+                detail: detail.clone(),
+            },
         }
     }
 
@@ -182,6 +203,22 @@ impl fmt::Display for Error {
                     "the clock is unavailable, protected writes refused: {why}"
                 )
             }
+            Error::Decode {
+                collection,
+                key,
+                detail,
+            } => {
+                // The key after the collection's prefix (`name | 0x00`).
+                let own = key
+                    .strip_prefix(collection.as_bytes())
+                    .and_then(|rest| rest.strip_prefix(&[0]))
+                    .unwrap_or(key);
+                write!(
+                    f,
+                    "collection {collection:?}: cannot decode the pair at key {}: {detail}",
+                    crate::records::display_key(own)
+                )
+            }
         }
     }
 }
@@ -213,5 +250,18 @@ mod tests {
         let e = Error::io("syncing x", io::Error::other("disk gone"));
         assert!(std::error::Error::source(&e).is_some());
         assert!(!e.is_corruption());
+    }
+
+    #[test]
+    fn decode_error_names_collection_and_key() {
+        let e = Error::Decode {
+            collection: "invoices".into(),
+            key: b"invoices\x00\x07".to_vec(),
+            detail: "value: unexpected end".into(),
+        };
+        let text = e.share().to_string();
+        assert!(text.contains("\"invoices\""), "{text}");
+        assert!(text.contains("at key 07: "), "{text}");
+        assert!(text.contains("value: unexpected end"), "{text}");
     }
 }

@@ -17,6 +17,10 @@
 //! ([`Db::place_hold`]), provable erasure ([`Db::purge`]) and a
 //! hash-chained audit trail ([`Db::audit`]).
 //!
+//! Typed collections ([`collection`], [`Db::collection`]): serde values
+//! under typed keys whose byte encoding keeps their order, as key
+//! prefixes of one database, with typed range and prefix scans.
+//!
 //! ```
 //! # fn main() -> holdfast::Result<()> {
 //! # let dir = tempfile::tempdir().unwrap();
@@ -73,6 +77,7 @@ mod wal;
 
 pub use batch::{WriteBatch, BATCH_BYTES_MAX};
 pub use bytes::Bytes;
+pub use collection::{Collection, CollectionIter, EncodeKey, KeyPrefix, OrderedKey, TypedRecord};
 pub use db::{CheckpointReport, Db, Stats};
 pub use error::{Error, Result};
 pub use iter::Iter;
