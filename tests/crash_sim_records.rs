@@ -104,7 +104,7 @@ fn workload(seed: u64, steps: usize) -> Vec<Op> {
     let mut ops = Vec::new();
     for _ in 0..steps {
         let roll = xorshift(&mut rng) % 100;
-        let sync = xorshift(&mut rng) % 3 == 0;
+        let sync = xorshift(&mut rng).is_multiple_of(3);
         let op = match roll {
             0..=39 => {
                 retained.push(next_id);
@@ -112,7 +112,7 @@ fn workload(seed: u64, steps: usize) -> Vec<Op> {
                 Op::Retain {
                     id: next_id - 1,
                     sync,
-                    compliance: roll % 2 == 0,
+                    compliance: roll.is_multiple_of(2),
                 }
             }
             40..=59 => {

@@ -7,15 +7,26 @@
 //! manifest). This version keeps the whole trail in file number 1; the
 //! number leaves room for numbered continuation files later.
 //!
+//! Besides entries, the file holds *sync marks*: a record whose payload is
+//! `0xFE | offset u64`, written right after an fsync returned, at the
+//! offset it names. A valid mark proves that every byte before it is
+//! durable. Marks are not entries: they are not chained, and readers skip
+//! them.
+//!
 //! # Invariants
-//! 1. Each append writes exactly one record and is fsynced before it is
-//!    acknowledged, so after a crash at most one record — the last, never
-//!    acknowledged — can be damaged, and it is at most [`APPEND_LEN_MAX`]
-//!    bytes long.
-//! 2. Hence damage is accepted as a torn tail only when it is no longer than
-//!    one append and no valid record begins after it. Anything else is
-//!    [`crate::Error::Corruption`], and no byte is cut: an audit trail must
-//!    never lose acknowledged entries to a repair.
+//! 1. Between two fsyncs the log writes at most one append: the entries
+//!    kept in memory since the last fsync (at most [`PENDING_BYTES_MAX`])
+//!    and at most one more entry. Every fsync is followed by a sync mark,
+//!    and `open` writes one (after an fsync) when the file ends past its
+//!    last mark. So after a crash only the bytes after the last valid mark
+//!    can be damaged, and they are at most [`UNSYNCED_LEN_MAX`] bytes.
+//! 2. Hence damage is accepted as a torn tail only when it begins after the
+//!    last valid sync mark and the file ends within [`UNSYNCED_LEN_MAX`]
+//!    bytes of that mark; the entries cut with it were never fsynced (they
+//!    can still be valid records: a crash may keep later pages of an append
+//!    and lose earlier ones). Anything else is [`crate::Error::Corruption`],
+//!    and no byte is cut: an audit trail must never lose acknowledged
+//!    entries to a repair.
 
 use super::entry::ENTRY_LEN_MAX;
 use crate::wal::format::{decode_frame, FrameType, FRAGMENT_PAYLOAD_MAX, FRAME_HEADER_LEN};
@@ -24,9 +35,43 @@ use crate::wal::format::{decode_frame, FrameType, FRAGMENT_PAYLOAD_MAX, FRAME_HE
 pub(crate) const AUDIT_MAGIC: [u8; 4] = *b"HFAU";
 /// The number of the (only) audit file this version writes.
 pub(crate) const AUDIT_FILE_NUMBER: u64 = 1;
-/// The most bytes one append adds: the largest entry and its frame headers.
+/// The most bytes one entry adds: the largest entry and its frame headers.
 pub(crate) const APPEND_LEN_MAX: usize =
     ENTRY_LEN_MAX + ENTRY_LEN_MAX.div_ceil(FRAGMENT_PAYLOAD_MAX) * FRAME_HEADER_LEN;
+/// Framed entries kept in memory before they are written and fsynced.
+pub(crate) const PENDING_BYTES_MAX: usize = 256 << 10;
+/// The first byte of a sync mark's payload (an entry's is its version, 1).
+pub(crate) const SYNC_MARK_TAG: u8 = 0xFE;
+/// A sync mark's payload: the tag and the mark's own offset.
+pub(crate) const SYNC_MARK_LEN: usize = 9;
+/// The most bytes after the end of the last sync mark that no fsync is
+/// known to cover (invariant 1): one append of pending entries and an
+/// entry, and the next mark.
+pub(crate) const UNSYNCED_LEN_MAX: usize =
+    PENDING_BYTES_MAX + 2 * APPEND_LEN_MAX + FRAME_HEADER_LEN + SYNC_MARK_LEN;
+
+/// The payload of the sync mark written at `offset`.
+pub(crate) fn encode_sync_mark(offset: u64) -> [u8; SYNC_MARK_LEN] {
+    let mut out = [0u8; SYNC_MARK_LEN];
+    out[0] = SYNC_MARK_TAG;
+    out[1..].copy_from_slice(&offset.to_le_bytes());
+    out
+}
+
+/// `None` if `payload` is not a sync mark (an entry); for a mark, the
+/// offset it names, or why it is malformed.
+pub(crate) fn decode_sync_mark(payload: &[u8]) -> Option<Result<u64, String>> {
+    if payload.first() != Some(&SYNC_MARK_TAG) {
+        return None;
+    }
+    Some(match <[u8; 8]>::try_from(&payload[1..]) {
+        Ok(offset) => Ok(u64::from_le_bytes(offset)),
+        Err(_) => Err(format!(
+            "a sync mark of {} bytes, not {SYNC_MARK_LEN}",
+            payload.len()
+        )),
+    })
+}
 
 const AUDIT_PREFIX: &str = "AUDIT-";
 const NUMBER_DIGITS: usize = 20;
@@ -47,28 +92,41 @@ pub(crate) fn parse_audit_file_name(name: &str) -> Option<u64> {
 }
 
 /// Decides whether `bytes[valid_len..]`, where the log reader found damage,
-/// can be the torn tail of one append (invariant 2). `Err` says why not.
-pub(crate) fn check_torn_tail(bytes: &[u8], valid_len: usize) -> Result<(), String> {
-    let tail = bytes.get(valid_len..).unwrap_or_default();
-    if tail.len() > APPEND_LEN_MAX {
+/// can be the torn tail of the bytes written since the last fsync
+/// (invariant 2): `proven` is where the last valid sync mark before the
+/// damage ends (0 if there is none). A valid sync mark after the damage
+/// proves the damaged bytes were fsynced too. `Err` says why not.
+pub(crate) fn check_torn_tail(bytes: &[u8], valid_len: usize, proven: usize) -> Result<(), String> {
+    if valid_len < proven {
         return Err(format!(
-            "{} damaged bytes, more than one append ({APPEND_LEN_MAX} bytes at most) can leave",
-            tail.len()
+            "the damage is before offset {proven}, which a sync mark proves was fsynced"
         ));
     }
-    // Look for a complete first or whole frame past the damage: if one is
-    // there, entries follow the damaged one, which no crash can cause. The
-    // cheap type-byte test comes first so that a garbage tail costs a CRC
-    // only at the few positions where a frame header is plausible.
-    for p in 1..tail.len().saturating_sub(FRAME_HEADER_LEN) {
-        let frame_type = tail[p + FRAME_HEADER_LEN - 1];
-        if frame_type != FrameType::Full as u8 && frame_type != FrameType::First as u8 {
+    let unsynced = bytes.len().saturating_sub(proven);
+    if unsynced > UNSYNCED_LEN_MAX {
+        return Err(format!(
+            "{unsynced} bytes after the last sync mark, more than one unsynced append ({UNSYNCED_LEN_MAX} bytes at most) can leave"
+        ));
+    }
+    // A mark is one `Full` frame naming its own offset: the cheap tests
+    // (type byte, length) come first, so a garbage tail costs a CRC only
+    // where a mark is plausible.
+    let tail = bytes.get(valid_len..).unwrap_or_default();
+    let mark_frame = FRAME_HEADER_LEN + SYNC_MARK_LEN;
+    for p in 1..tail.len().saturating_sub(mark_frame - 1) {
+        let header = &tail[p..p + FRAME_HEADER_LEN];
+        if header[6] != FrameType::Full as u8
+            || header[4..6] != (SYNC_MARK_LEN as u16).to_le_bytes()
+        {
             continue;
         }
-        if decode_frame(&tail[p..]).is_ok() {
+        let Ok((frame, _)) = decode_frame(&tail[p..]) else {
+            continue;
+        };
+        let at = (valid_len + p) as u64;
+        if decode_sync_mark(frame.payload) == Some(Ok(at)) {
             return Err(format!(
-                "a valid record begins at offset {} after the damage",
-                valid_len + p
+                "a sync mark at offset {at}, after the damage, proves it was fsynced"
             ));
         }
     }
@@ -98,34 +156,53 @@ mod tests {
     }
 
     #[test]
-    fn a_cut_or_garbled_last_record_is_a_torn_tail() {
+    fn damage_after_the_last_sync_mark_is_a_torn_tail() {
         let mut log = Vec::new();
         encode_record(b"first entry", &mut log);
-        let valid = log.len();
-        let mut last = Vec::new();
-        encode_record(&[0x5a; 300], &mut last);
-        for cut in 0..last.len() {
-            let bytes = [&log[..], &last[..cut]].concat();
-            assert!(check_torn_tail(&bytes, valid).is_ok(), "cut {cut}");
+        encode_record(&encode_sync_mark(log.len() as u64), &mut log);
+        let proven = log.len();
+        let mut tail = Vec::new();
+        encode_record(&[0x5a; 300], &mut tail);
+        encode_record(&[0x5b; 300], &mut tail);
+        for cut in 0..tail.len() {
+            let bytes = [&log[..], &tail[..cut]].concat();
+            assert!(check_torn_tail(&bytes, proven, proven).is_ok(), "cut {cut}");
         }
-        let mut garbled = [&log[..], &last[..]].concat();
-        garbled[valid + 20] ^= 0xff;
-        assert!(check_torn_tail(&garbled, valid).is_ok());
+        // The first of two unsynced entries garbled, the second intact:
+        // pages of one append can reach the disk in any order.
+        let mut garbled = [&log[..], &tail[..]].concat();
+        garbled[proven + 20] ^= 0xff;
+        assert!(check_torn_tail(&garbled, proven, proven).is_ok());
         let zeros = [&log[..], &[0u8; 4096][..]].concat();
-        assert!(check_torn_tail(&zeros, valid).is_ok());
+        assert!(check_torn_tail(&zeros, proven, proven).is_ok());
     }
 
     #[test]
-    fn damage_followed_by_records_or_longer_than_an_append_is_not() {
+    fn damage_before_a_sync_mark_or_past_one_append_is_not() {
         let mut bytes = Vec::new();
         encode_record(b"damaged", &mut bytes);
+        encode_record(&encode_sync_mark(bytes.len() as u64), &mut bytes);
+        let proven = bytes.len();
+        let why = check_torn_tail(&bytes, 0, proven).unwrap_err();
+        assert!(why.contains("sync mark proves"), "{why}");
+        // The same damage seen with no mark before it: the mark after it
+        // still tells.
         bytes[8] ^= 1;
-        encode_record(b"acknowledged after it", &mut bytes);
-        let why = check_torn_tail(&bytes, 0).unwrap_err();
-        assert!(why.contains("valid record begins at offset 14"), "{why}");
-        let long = vec![0u8; APPEND_LEN_MAX + 1];
-        assert!(check_torn_tail(&long, 0)
+        let why = check_torn_tail(&bytes, 0, 0).unwrap_err();
+        assert!(why.contains("after the damage, proves"), "{why}");
+        let long = vec![0u8; UNSYNCED_LEN_MAX + 1];
+        assert!(check_torn_tail(&long, 0, 0)
             .unwrap_err()
-            .contains("more than one append"));
+            .contains("more than one unsynced append"));
+    }
+
+    #[test]
+    fn sync_marks_round_trip_and_are_told_from_entries() {
+        assert_eq!(decode_sync_mark(&encode_sync_mark(4242)), Some(Ok(4242)));
+        assert_eq!(decode_sync_mark(&[1, 2, 3]), None, "an entry (version 1)");
+        assert!(matches!(
+            decode_sync_mark(&[SYNC_MARK_TAG, 1]),
+            Some(Err(_))
+        ));
     }
 }

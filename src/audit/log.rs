@@ -23,11 +23,14 @@ use super::chain::{check_checkpoint, AuditCheckpoint, ChainState};
 use super::entry::AuditEntry;
 use super::event::AuditEvent;
 use super::file::{
-    audit_file_name, check_torn_tail, parse_audit_file_name, AUDIT_FILE_NUMBER, AUDIT_MAGIC,
+    audit_file_name, check_torn_tail, decode_sync_mark, encode_sync_mark, parse_audit_file_name,
+    AUDIT_FILE_NUMBER, AUDIT_MAGIC, PENDING_BYTES_MAX, SYNC_MARK_LEN,
 };
 use crate::fs::{read_all, FileHandle, FileSystem, OpenMode};
 use crate::options::RecoveryMode;
-use crate::wal::format::{encode_record, encode_segment_header, SEGMENT_HEADER_LEN};
+use crate::wal::format::{
+    encode_record, encode_segment_header, FRAME_HEADER_LEN, SEGMENT_HEADER_LEN,
+};
 use crate::wal::read_segment;
 use crate::wal::reader::WalRecord;
 use crate::{Error, Result};
@@ -62,10 +65,11 @@ pub struct AuditLog {
     /// file (written at the next sync, synced append, or past
     /// [`PENDING_BYTES_MAX`]).
     pending: Vec<u8>,
+    /// The file's length: what was read at open plus every append since.
+    len: u64,
+    /// Bytes were written after the last sync mark.
+    unmarked: bool,
 }
-
-/// Bytes of unsynced entries kept in memory before they are written.
-const PENDING_BYTES_MAX: usize = 256 << 10;
 
 impl AuditLog {
     /// Opens the trail in `dir`, creating an empty one if there is none.
@@ -132,6 +136,8 @@ impl AuditLog {
             torn: None,
             failed: None,
             pending: Vec::new(),
+            len: header.len() as u64,
+            unmarked: false,
         })
     }
 
@@ -155,15 +161,24 @@ impl AuditLog {
             RecoveryMode::TolerateTornTail,
         )?;
         let valid_len = contents.valid_len;
+        // Where the last valid sync mark ends: every byte before it is
+        // durable (`file` invariant 1).
+        let mut proven = 0;
+        for record in &contents.records {
+            if sync_mark(&path, record)?.is_some() {
+                proven = record.offset + (FRAME_HEADER_LEN + SYNC_MARK_LEN) as u64;
+            }
+        }
         if let Some(why) = &contents.torn {
-            check_torn_tail(&bytes, valid_len as usize).map_err(|not_torn| {
+            check_torn_tail(&bytes, valid_len as usize, proven as usize).map_err(|not_torn| {
                 Error::corruption(&path, valid_len, format!("{why}; {not_torn}"))
             })?;
         }
         let mut chain = ChainState::new();
         for record in &contents.records {
-            let entry = decode_next(&path, record, &mut chain)?;
-            visit(&entry)?;
+            if let Some(entry) = decode_next(&path, record, &mut chain)? {
+                visit(&entry)?;
+            }
         }
         // Only now, with every entry before it verified, is the tail cut.
         let torn = match contents.torn {
@@ -187,14 +202,31 @@ impl AuditLog {
                 })
             }
         };
-        Ok(AuditLog {
+        let len = valid_len.max(SEGMENT_HEADER_LEN as u64);
+        let mut log = AuditLog {
             path,
             file,
             chain,
             torn,
             failed: None,
             pending: Vec::new(),
-        })
+            len,
+            // The header alone needs no mark (it is synced at creation).
+            unmarked: len > proven.max(SEGMENT_HEADER_LEN as u64),
+        };
+        if log.unmarked {
+            // Entries no mark covers (a crash came between an fsync and its
+            // mark, or before the fsync): make them durable and mark them,
+            // so that the bytes after the last mark stay within one append.
+            log.sync()?;
+            if let Some(why) = &log.failed {
+                return Err(Error::io(
+                    format!("writing a sync mark to {}", log.path.display()),
+                    std::io::Error::other(why.clone()),
+                ));
+            }
+        }
+        Ok(log)
     }
 
     /// Appends an entry for `event`, done by `actor` at `time` (engine
@@ -239,10 +271,10 @@ impl AuditLog {
             AuditEntry::seal_encoded(head.seq + 1, time, actor.into(), event, head.hash)
                 .map_err(|why| Error::InvalidArgument(format!("audit entry: {why}")))?;
         encode_record(&payload, &mut self.pending);
-        if sync {
+        if sync || self.pending.len() >= PENDING_BYTES_MAX {
+            // Past the limit the pending entries are synced too, so that at
+            // most one append is ever unsynced (`file` invariant 1).
             self.sync()?;
-        } else if self.pending.len() >= PENDING_BYTES_MAX {
-            self.write_pending()?;
         }
         let pushed = self.chain.push_sealed(&entry);
         debug_assert!(
@@ -266,6 +298,8 @@ impl AuditLog {
             self.failed = Some(err.to_string());
             return Err(err);
         }
+        self.len += self.pending.len() as u64;
+        self.unmarked = true;
         self.pending.clear();
         if self.pending.capacity() > 4 * PENDING_BYTES_MAX {
             self.pending = Vec::new();
@@ -286,7 +320,30 @@ impl AuditLog {
             let err = Error::io(format!("syncing {}", self.path.display()), e);
             self.failed = Some(err.to_string());
             err
-        })
+        })?;
+        if self.unmarked {
+            self.write_mark();
+        }
+        Ok(())
+    }
+
+    /// Writes a sync mark at the end of the file, right after an fsync
+    /// returned (`file` invariant 1). A failed write fails the log for
+    /// later appends (the file's tail is unknown), but what the fsync made
+    /// durable stays acknowledged.
+    fn write_mark(&mut self) {
+        let mut frame = Vec::with_capacity(FRAME_HEADER_LEN + SYNC_MARK_LEN);
+        encode_record(&encode_sync_mark(self.len), &mut frame);
+        match self.file.append(&frame) {
+            Ok(()) => {
+                self.len += frame.len() as u64;
+                self.unmarked = false;
+            }
+            Err(e) => {
+                let err = Error::io(format!("writing a sync mark to {}", self.path.display()), e);
+                self.failed = Some(err.to_string());
+            }
+        }
     }
 
     /// The last acknowledged entry's sequence number and hash, for the
@@ -413,16 +470,17 @@ impl AuditIter {
         if self.failed {
             return Ok(None);
         }
-        let Some(record) = self.records.next() else {
-            return Ok(None);
-        };
-        match decode_next(&self.path, &record, &mut self.chain) {
-            Ok(entry) => Ok(Some((record.offset, entry))),
-            Err(e) => {
-                self.failed = true;
-                Err(e)
+        for record in self.records.by_ref() {
+            match decode_next(&self.path, &record, &mut self.chain) {
+                Ok(Some(entry)) => return Ok(Some((record.offset, entry))),
+                Ok(None) => {} // a sync mark
+                Err(e) => {
+                    self.failed = true;
+                    return Err(e);
+                }
             }
         }
+        Ok(None)
     }
 }
 
@@ -436,8 +494,30 @@ impl Iterator for AuditIter {
     }
 }
 
-/// Decodes `record` and checks it extends `chain`.
-fn decode_next(path: &Path, record: &WalRecord, chain: &mut ChainState) -> Result<AuditEntry> {
+/// The offset a sync mark record names (checked against where it is), or
+/// `None` for an entry.
+fn sync_mark(path: &Path, record: &WalRecord) -> Result<Option<u64>> {
+    match decode_sync_mark(&record.payload) {
+        None => Ok(None),
+        Some(Ok(offset)) if offset == record.offset => Ok(Some(offset)),
+        Some(Ok(offset)) => Err(Error::corruption(
+            path,
+            record.offset,
+            format!("a sync mark naming offset {offset}"),
+        )),
+        Some(Err(why)) => Err(Error::corruption(path, record.offset, why)),
+    }
+}
+
+/// Decodes `record` and checks it extends `chain`; `None` for a sync mark.
+fn decode_next(
+    path: &Path,
+    record: &WalRecord,
+    chain: &mut ChainState,
+) -> Result<Option<AuditEntry>> {
+    if sync_mark(path, record)?.is_some() {
+        return Ok(None);
+    }
     let expected = chain.head().seq + 1;
     let entry = AuditEntry::decode(&record.payload).map_err(|(at, why)| {
         Error::corruption(
@@ -449,5 +529,5 @@ fn decode_next(path: &Path, record: &WalRecord, chain: &mut ChainState) -> Resul
     chain
         .push(&entry)
         .map_err(|why| Error::corruption(path, record.offset, why))?;
-    Ok(entry)
+    Ok(Some(entry))
 }
