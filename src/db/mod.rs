@@ -18,6 +18,7 @@ mod stats;
 
 pub(crate) use engine::{Engine, SuperVersion};
 pub(crate) use read::Latest;
+pub(crate) use recovery::lock_dir;
 pub use stats::Stats;
 
 use crate::commit::Work;
