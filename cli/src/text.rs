@@ -58,7 +58,7 @@ pub fn hex(bytes: &[u8]) -> String {
 /// Hex digits (upper or lower case, even count) as bytes.
 pub fn parse_hex(text: &str) -> Result<Vec<u8>, String> {
     let digits = text.as_bytes();
-    if digits.len() % 2 != 0 {
+    if !digits.len().is_multiple_of(2) {
         return Err(format!("{text:?} is not hex: odd number of digits"));
     }
     digits
