@@ -15,6 +15,7 @@ use holdfast::inspect::{
     WalDump,
 };
 use serde_json::{json, Value};
+use std::path::Path;
 
 fn op(op: &OpDump, enc: Encoding) -> Value {
     json!({
@@ -40,21 +41,43 @@ fn meta(m: &MetaDump) -> Value {
     })
 }
 
+/// The fields every log file (WAL segment, manifest) has.
+fn log_file(
+    path: &Path,
+    number: u64,
+    file_bytes: u64,
+    valid_bytes: u64,
+    torn: &Option<String>,
+) -> Value {
+    json!({
+        "file": path.display().to_string(),
+        "number": number,
+        "file_bytes": file_bytes,
+        "valid_bytes": valid_bytes,
+        "torn_tail": torn,
+    })
+}
+
 /// A WAL segment.
 pub fn wal(dump: &WalDump, enc: Encoding) -> Value {
-    json!({
-        "file": dump.path.display().to_string(),
-        "number": dump.number,
-        "file_bytes": dump.file_bytes,
-        "valid_bytes": dump.valid_bytes,
-        "torn_tail": dump.torn_tail,
-        "records": dump.records.iter().map(|r| json!({
+    let mut v = log_file(
+        &dump.path,
+        dump.number,
+        dump.file_bytes,
+        dump.valid_bytes,
+        &dump.torn_tail,
+    );
+    v["records"] = json!(dump
+        .records
+        .iter()
+        .map(|r| json!({
             "offset": r.offset,
             "payload_bytes": r.payload_bytes,
             "first_seq": r.first_seq,
             "ops": r.ops.iter().map(|o| op(o, enc)).collect::<Vec<_>>(),
-        })).collect::<Vec<_>>(),
-    })
+        }))
+        .collect::<Vec<_>>());
+    v
 }
 
 fn handle(h: &BlockHandleDump) -> Value {
@@ -136,14 +159,15 @@ fn edit(e: &EditDump, enc: Encoding) -> Value {
 
 /// A manifest.
 pub fn manifest(dump: &ManifestDump, enc: Encoding) -> Value {
-    json!({
-        "file": dump.path.display().to_string(),
-        "number": dump.number,
-        "file_bytes": dump.file_bytes,
-        "valid_bytes": dump.valid_bytes,
-        "torn_tail": dump.torn_tail,
-        "edits": dump.edits.iter().map(|e| edit(e, enc)).collect::<Vec<_>>(),
-    })
+    let mut v = log_file(
+        &dump.path,
+        dump.number,
+        dump.file_bytes,
+        dump.valid_bytes,
+        &dump.torn_tail,
+    );
+    v["edits"] = json!(dump.edits.iter().map(|e| edit(e, enc)).collect::<Vec<_>>());
+    v
 }
 
 /// An audit trail.

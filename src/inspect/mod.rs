@@ -19,22 +19,24 @@
 //!    (The one exception is the lock file `verify_dir` locks, which
 //!    exists in every database; see [`verify_dir`].)
 //! 2. Every byte read is untrusted: the decoders bound every length before
-//!    using it, and any failure is [`Error::Corruption`](crate::Error::Corruption)
+//!    using it, and any failure is [`crate::Error::Corruption`]
 //!    with the file and the offset, never a panic.
 
 mod audit;
 mod manifest;
+mod report;
 mod table;
 mod verify;
 mod wal;
 
 pub use audit::{dump_audit, AuditDump, AuditEntryDump};
 pub use manifest::{dump_manifest, EditDump, ManifestDump, TableMetaDump};
+pub use report::{CheckedFile, Problem, VerifyProgress, VerifyReport};
 pub use table::{
     dump_table, BlockHandleDump, FilterDump, IndexEntryDump, PropertiesDump, TableDump,
     TableEntryDump,
 };
-pub use verify::{database_exists, verify_dir, CheckedFile, Problem, VerifyProgress, VerifyReport};
+pub use verify::{database_exists, verify_dir};
 pub use wal::{dump_wal, OpDump, WalDump, WalRecordDump};
 
 use crate::fs::{read_all, FileKind, FileSystem, OpenMode, OsFileSystem};
