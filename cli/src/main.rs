@@ -120,7 +120,7 @@ impl Ctx<'_> {
         let path = self.db_path()?;
         if !self.create && !holdfast::inspect::database_exists(path) {
             return Err(Failure::failed(format!(
-                "no holdfast database at {} (no CURRENT file); nothing was created",
+                "no holdfast database at {} (no CURRENT, WAL, table or manifest file); nothing was created",
                 path.display()
             )));
         }

@@ -123,3 +123,18 @@ fn missing_and_locked_databases_are_errors() {
     db.close().unwrap();
     assert!(verify_dir(dir.path(), &mut |_| {}).unwrap().is_clean());
 }
+
+#[test]
+fn a_lost_current_is_a_problem_not_an_empty_database() {
+    let dir = tempfile::tempdir().unwrap();
+    database(dir.path());
+    std::fs::remove_file(dir.path().join("CURRENT")).unwrap();
+    assert!(database_exists(dir.path()));
+    let report = verify_dir(dir.path(), &mut |_| {}).unwrap();
+    assert!(!report.is_clean());
+    assert!(
+        report.problems.iter().any(|p| p.file.ends_with("CURRENT")),
+        "{:?}",
+        report.problems
+    );
+}

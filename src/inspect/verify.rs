@@ -34,12 +34,19 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
-/// True when `dir` holds a database: a directory with a `CURRENT` file
-/// (every open writes one before it returns).
+/// True when `dir` holds a database: a `CURRENT` file (every open writes
+/// one before it returns), or at least a file named like a WAL segment, a
+/// table or a manifest (a database whose `CURRENT` was lost, which opening
+/// and [`verify_dir`] report as corruption rather than start empty).
 pub fn database_exists(dir: &Path) -> bool {
-    OsFileSystem
-        .list(dir)
-        .is_ok_and(|names| names.iter().any(|n| n == CURRENT_FILE_NAME))
+    OsFileSystem.list(dir).is_ok_and(|names| {
+        names.iter().any(|n| {
+            matches!(
+                FileType::of_name(n).0,
+                FileType::Current | FileType::Wal | FileType::Table | FileType::Manifest
+            )
+        })
+    })
 }
 
 /// Checks every file of the database in `dir`; calls `progress` before
@@ -51,7 +58,7 @@ pub fn verify_dir(dir: &Path, progress: &mut dyn FnMut(&VerifyProgress)) -> Resu
     let fs = OsFileSystem;
     if !database_exists(dir) {
         return Err(Error::InvalidArgument(format!(
-            "no holdfast database in {} (no CURRENT file)",
+            "no holdfast database in {} (no CURRENT, WAL, table or manifest file)",
             dir.display()
         )));
     }
@@ -187,7 +194,7 @@ impl<'a> Check<'a> {
                 if let Some(why) = dump.torn_tail {
                     let detail = format!(
                         "damaged tail of {} bytes: {why}",
-                        dump.file_bytes - dump.valid_bytes
+                        dump.file_bytes.saturating_sub(dump.valid_bytes)
                     );
                     if Some(number) == self.newest_wal {
                         self.report.warning(
@@ -243,6 +250,14 @@ impl<'a> Check<'a> {
     /// their recorded lengths, the replay is consistent, no orphans.
     fn cross_check(&mut self) {
         let Some(number) = self.live_manifest else {
+            let current = self.dir.join(CURRENT_FILE_NAME);
+            if !self.names.iter().any(|n| n == CURRENT_FILE_NAME) {
+                self.report.problem(
+                    &current,
+                    0,
+                    "CURRENT is missing: no manifest is live (opening refuses a directory with tables and no CURRENT)",
+                );
+            }
             return;
         };
         let path = self.dir.join(manifest_name(number));
