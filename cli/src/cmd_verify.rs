@@ -1,8 +1,8 @@
 //! `verify`: `inspect::verify_dir` with a progress bar and a summary.
 //!
 //! The bar (indicatif, by bytes) is drawn on stderr only when stderr is a
-//! terminal and `--quiet` is not given, so scripts and `--json` output see
-//! nothing of it.
+//! terminal, `--quiet` is not given and the database holds at least 64 MiB,
+//! so scripts and `--json` output see nothing of it.
 
 use crate::{Ctx, Failure};
 use holdfast::inspect::{verify_dir, FileType, Problem, VerifyReport};
@@ -10,21 +10,25 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{json, Value};
 use std::io::{IsTerminal, Write};
 
+/// Databases smaller than this get no progress bar.
+const BAR_BYTES_MIN: u64 = 64 << 20;
+
 /// `verify`: exit 0 when no problem is found, 1 otherwise.
 pub fn verify(ctx: &mut Ctx<'_>, quiet: bool) -> Result<(), Failure> {
     let dir = ctx.db_path()?.to_path_buf();
-    let bar = if quiet || !std::io::stderr().is_terminal() {
-        ProgressBar::hidden()
-    } else {
-        let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
-        if let Ok(style) = ProgressStyle::with_template(
-            "{spinner} verifying [{bar:40}] {bytes}/{total_bytes} {msg}",
-        ) {
-            bar.set_style(style.progress_chars("=> "));
-        }
-        bar
-    };
+    let visible = !quiet && std::io::stderr().is_terminal();
+    // Drawn only once the total is known to be worth it: a small database
+    // verifies faster than a bar can be read.
+    let bar = ProgressBar::hidden();
+    if let Ok(style) = ProgressStyle::with_template(
+        "{spinner} verifying [{bar:40}] {bytes}/{total_bytes} {wide_msg}",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
     let report = verify_dir(&dir, &mut |p| {
+        if p.files_done == 0 && visible && p.bytes_total >= BAR_BYTES_MIN {
+            bar.set_draw_target(ProgressDrawTarget::stderr());
+        }
         bar.set_length(p.bytes_total);
         bar.set_position(p.bytes_done);
         let name = p.path.file_name().map(|n| n.to_string_lossy().into_owned());
