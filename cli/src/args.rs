@@ -118,13 +118,22 @@ pub enum Command {
         values: bool,
     },
     /// Legal holds: list, place, release.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  holdfast ./db holds list\n  holdfast ./db holds place case-7 --prefix invoice/ --issuer legal\n  holdfast ./db holds release case-7"
+    )]
     Holds(HoldsCommand),
     /// Retention policies.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Example:\n  holdfast ./db policies list --json"
+    )]
     Policies(PoliciesCommand),
     /// The audit trail: verify, export, checkpoint.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  holdfast ./db audit verify\n  holdfast ./db audit checkpoint\n  holdfast ./db audit export > trail.jsonl"
+    )]
     Audit(AuditCommand),
     /// List the records eligible for disposal now.
     #[command(after_help = "Example:\n  holdfast ./db eligible --json")]
