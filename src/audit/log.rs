@@ -152,36 +152,10 @@ impl AuditLog {
             .open(&path, OpenMode::ReadWrite)
             .map_err(|e| io_err("opening", e))?;
         let bytes = Bytes::from(read_all(&*file).map_err(|e| io_err("reading", e))?);
-        let contents = read_segment(
-            &path,
-            AUDIT_MAGIC,
-            AUDIT_FILE_NUMBER,
-            &bytes,
-            true,
-            RecoveryMode::TolerateTornTail,
-        )?;
-        let valid_len = contents.valid_len;
-        // Where the last valid sync mark ends: every byte before it is
-        // durable (`file` invariant 1).
-        let mut proven = 0;
-        for record in &contents.records {
-            if sync_mark(&path, record)?.is_some() {
-                proven = record.offset + (FRAME_HEADER_LEN + SYNC_MARK_LEN) as u64;
-            }
-        }
-        if let Some(why) = &contents.torn {
-            check_torn_tail(&bytes, valid_len as usize, proven as usize).map_err(|not_torn| {
-                Error::corruption(&path, valid_len, format!("{why}; {not_torn}"))
-            })?;
-        }
-        let mut chain = ChainState::new();
-        for record in &contents.records {
-            if let Some(entry) = decode_next(&path, record, &mut chain)? {
-                visit(&entry)?;
-            }
-        }
+        let read = read_trail(&path, &bytes, |_, entry| visit(entry))?;
+        let (valid_len, chain, proven) = (read.valid_len, read.chain, read.proven);
         // Only now, with every entry before it verified, is the tail cut.
-        let torn = match contents.torn {
+        let torn = match read.torn {
             None => None,
             Some(detail) => {
                 file.truncate(valid_len)
@@ -492,6 +466,63 @@ impl Iterator for AuditIter {
             .transpose()
             .map(|r| r.map(|(_, entry)| entry))
     }
+}
+
+/// What [`read_trail`] found in an audit file's bytes.
+#[derive(Debug)]
+pub(crate) struct TrailRead {
+    /// The chain after the last verified entry.
+    pub chain: ChainState,
+    /// Length of the valid prefix (the file's length unless a tail is torn).
+    pub valid_len: u64,
+    /// Where the last valid sync mark ends (0 if there is none): every
+    /// byte before it is durable (`file` invariant 1).
+    pub proven: u64,
+    /// Why the tail past `valid_len` is torn, if it is (a torn tail that
+    /// passed the rule of [`super::file::check_torn_tail`]).
+    pub torn: Option<String>,
+}
+
+/// Reads the audit file `path` held in `bytes` without changing it: checks
+/// the framing, the torn-tail rule and every entry's link and hash, handing
+/// each verified entry and its record's offset to `visit` (sync marks are
+/// checked and skipped). `open` and the read-only `inspect` module share it.
+pub(crate) fn read_trail(
+    path: &Path,
+    bytes: &Bytes,
+    mut visit: impl FnMut(u64, &AuditEntry) -> Result<()>,
+) -> Result<TrailRead> {
+    let contents = read_segment(
+        path,
+        AUDIT_MAGIC,
+        AUDIT_FILE_NUMBER,
+        bytes,
+        true,
+        RecoveryMode::TolerateTornTail,
+    )?;
+    let valid_len = contents.valid_len;
+    let mut proven = 0;
+    for record in &contents.records {
+        if sync_mark(path, record)?.is_some() {
+            proven = record.offset + (FRAME_HEADER_LEN + SYNC_MARK_LEN) as u64;
+        }
+    }
+    if let Some(why) = &contents.torn {
+        check_torn_tail(bytes, valid_len as usize, proven as usize)
+            .map_err(|not_torn| Error::corruption(path, valid_len, format!("{why}; {not_torn}")))?;
+    }
+    let mut chain = ChainState::new();
+    for record in &contents.records {
+        if let Some(entry) = decode_next(path, record, &mut chain)? {
+            visit(record.offset, &entry)?;
+        }
+    }
+    Ok(TrailRead {
+        chain,
+        valid_len,
+        proven,
+        torn: contents.torn,
+    })
 }
 
 /// The offset a sync mark record names (checked against where it is), or

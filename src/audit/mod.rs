@@ -79,7 +79,8 @@ pub use event::{
     AuditEvent, BypassAction, DisposalReceipt, RecordId, RetentionMode, Scope, TEXT_LEN_MAX,
 };
 pub use export::entry_json;
-pub(crate) use file::{audit_file_name, AUDIT_FILE_NUMBER, AUDIT_MAGIC};
+pub(crate) use file::{audit_file_name, parse_audit_file_name, AUDIT_FILE_NUMBER, AUDIT_MAGIC};
+pub(crate) use log::read_trail;
 pub use log::{AuditIter, AuditLog, TornTail};
 
 /// Bytes in a SHA-256 digest.

@@ -21,6 +21,7 @@ pub use checkpoint::CheckpointReport;
 pub(crate) use checkpoint::CutSlot;
 pub(crate) use engine::{Engine, SuperVersion};
 pub(crate) use read::Latest;
+pub(crate) use recovery::lock_dir;
 pub use stats::Stats;
 
 use crate::commit::Work;

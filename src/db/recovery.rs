@@ -34,10 +34,28 @@ use crate::wal::{read_segment, Wal};
 use crate::{Error, Result};
 use bytes::Bytes;
 use parking_lot::{Mutex, RwLock};
+use std::fmt::Debug;
 use std::io;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::Arc;
+
+/// Takes the exclusive lock of the database in `dir` (held until the guard
+/// drops): [`Error::Locked`] when another handle or process holds it.
+/// Opening and `inspect::verify_dir` share it.
+pub(crate) fn lock_dir(fs: &dyn FileSystem, dir: &Path) -> Result<Box<dyn Debug + Send + Sync>> {
+    let lock_path = dir.join(LOCK_FILE_NAME);
+    fs.lock(&lock_path).map_err(|e| match e.kind() {
+        io::ErrorKind::WouldBlock => Error::Locked {
+            path: dir.to_path_buf(),
+        },
+        io::ErrorKind::NotFound => Error::InvalidArgument(format!(
+            "database directory {} does not exist (create_if_missing is off)",
+            dir.display()
+        )),
+        _ => Error::io(format!("locking {}", lock_path.display()), e),
+    })
+}
 
 /// Opens (or creates) the database in `dir`.
 pub(super) fn open(dir: &Path, options: Options) -> Result<Engine> {
@@ -53,17 +71,7 @@ pub(super) fn open(dir: &Path, options: Options) -> Result<Engine> {
                 .map_err(|e| Error::io(format!("syncing directory {}", parent.display()), e))?;
         }
     }
-    let lock_path = dir.join(LOCK_FILE_NAME);
-    let dir_lock = fs.lock(&lock_path).map_err(|e| match e.kind() {
-        io::ErrorKind::WouldBlock => Error::Locked {
-            path: dir.to_path_buf(),
-        },
-        io::ErrorKind::NotFound => Error::InvalidArgument(format!(
-            "database directory {} does not exist (create_if_missing is off)",
-            dir.display()
-        )),
-        _ => Error::io(format!("locking {}", lock_path.display()), e),
-    })?;
+    let dir_lock = lock_dir(&*fs, dir)?;
 
     refuse_tables_without_current(&*fs, dir)?;
     let (versions, old_manifest) =

@@ -188,17 +188,44 @@ pub(crate) fn recover(
     let bytes = Bytes::from(
         read_all(&*file).map_err(|e| Error::io(format!("reading {}", path.display()), e))?,
     );
+    let decoded = decode_manifest(&path, number, &bytes, mode)?;
+    Ok(Some(RecoveredManifest {
+        number,
+        edits: decoded.edits.into_iter().map(|(_, edit)| edit).collect(),
+    }))
+}
+
+/// A manifest file's edits, decoded without changing anything.
+#[derive(Debug)]
+pub(crate) struct DecodedManifest {
+    /// Every edit with the offset of its record; the first is the snapshot.
+    pub edits: Vec<(u64, VersionEdit)>,
+    /// Length of the valid prefix (the file's length unless torn).
+    pub valid_len: u64,
+    /// Why the tail was cut, when `mode` tolerated a torn last append.
+    pub torn: Option<String>,
+}
+
+/// Decodes manifest `number`, read from `path` into `bytes`: the framing
+/// (a torn last append tolerated only in `TolerateTornTail`), then every
+/// record as a version edit. Shared by recovery and `inspect`.
+pub(crate) fn decode_manifest(
+    path: &Path,
+    number: u64,
+    bytes: &Bytes,
+    mode: RecoveryMode,
+) -> Result<DecodedManifest> {
     // An edit whose append was cut by a crash was never acknowledged: the
     // manifest, like the newest WAL segment, may have a torn tail.
-    let contents = read_segment(&path, MANIFEST_MAGIC, number, &bytes, true, mode)?;
+    let contents = read_segment(path, MANIFEST_MAGIC, number, bytes, true, mode)?;
     if contents.torn.is_some() {
         // Every edit is synced before the next is appended, so only the
         // last append can be torn: intact edits after the damage mean the
         // damage is in acknowledged edits, and dropping them would lose
         // tables.
-        if let Some(at) = valid_frame_after(&bytes, contents.valid_len as usize + 1) {
+        if let Some(at) = valid_frame_after(bytes, contents.valid_len as usize + 1) {
             return Err(Error::corruption(
-                &path,
+                path,
                 contents.valid_len,
                 format!("damaged version edit followed by an intact one at offset {at}"),
             ));
@@ -208,21 +235,26 @@ pub(crate) fn recover(
     for record in &contents.records {
         let edit = VersionEdit::decode(&record.payload).map_err(|(at, why)| {
             Error::corruption(
-                &path,
+                path,
                 record.offset,
                 format!("version edit byte {at}: {why}"),
             )
         })?;
-        edits.push(edit);
+        edits.push((record.offset, edit));
     }
     if edits.is_empty() {
-        return Err(Error::corruption(&path, 0, "manifest holds no snapshot"));
+        return Err(Error::corruption(path, 0, "manifest holds no snapshot"));
     }
-    Ok(Some(RecoveredManifest { number, edits }))
+    Ok(DecodedManifest {
+        edits,
+        valid_len: contents.valid_len,
+        torn: contents.torn,
+    })
 }
 
+/// The manifest number `CURRENT`'s content names (`None`: it names none).
 /// `CURRENT` is the manifest's name and a newline.
-fn parse_current(content: &[u8]) -> Option<u64> {
+pub(crate) fn parse_current(content: &[u8]) -> Option<u64> {
     let text = std::str::from_utf8(content).ok()?.strip_suffix('\n')?;
     match crate::fs::parse_file_name(text)? {
         crate::fs::FileKind::Manifest(number) => Some(number),

@@ -128,6 +128,16 @@ impl Filter {
         })
     }
 
+    /// Bits in the filter's array (0 when the filter is disabled).
+    pub(crate) fn bits(&self) -> u64 {
+        self.bits.len() as u64 * 8
+    }
+
+    /// Probes per key (0 when the filter is disabled).
+    pub(crate) fn probes(&self) -> u32 {
+        self.k
+    }
+
     /// False only if `user_key` is certainly not in the table.
     pub(crate) fn may_contain(&self, user_key: &[u8]) -> bool {
         let bits = &self.bits[..];

@@ -55,6 +55,7 @@ mod writer;
 mod tests;
 
 pub(crate) use cursor::TableCursor;
+pub(crate) use format::{split_internal_key, BlockHandle, FORMAT_VERSION};
 #[allow(
     unused_imports,
     reason = "table interface for flush, compaction, the records layer and the CLI; not every caller exists yet"

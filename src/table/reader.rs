@@ -46,6 +46,7 @@ pub(crate) struct Table {
     pub(super) properties_offset: u64,
     pub(super) index: Index,
     filter: Filter,
+    footer: Footer,
 }
 
 impl fmt::Debug for Table {
@@ -133,6 +134,7 @@ impl Table {
             properties_offset: footer.properties.offset,
             index,
             filter,
+            footer,
         })
     }
 
@@ -191,6 +193,21 @@ impl Table {
     )]
     pub(crate) fn properties(&self) -> &TableProperties {
         &self.properties
+    }
+
+    /// The decoded footer (the metadata blocks' handles).
+    pub(crate) fn footer(&self) -> Footer {
+        self.footer
+    }
+
+    /// The decoded filter.
+    pub(crate) fn filter(&self) -> &Filter {
+        &self.filter
+    }
+
+    /// The decoded index: per data block, its last internal key and handle.
+    pub(crate) fn index(&self) -> &Index {
+        &self.index
     }
 
     /// The file this table was opened from.
