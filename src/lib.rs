@@ -41,14 +41,59 @@
 //! By default a write returns once it is in the operating system's page
 //! cache (it survives a process crash; a power cut may lose the last
 //! writes). [`Options::sync_writes`] or [`WriteOptions::sync`] make a write
-//! return only after an fsync; concurrent writers share one fsync. A batch
-//! is atomic in every case, also across crashes.
+//! return only after an fsync; concurrent writers share one fsync.
+//! [`Db::flush`] makes everything acknowledged so far durable. A batch is
+//! atomic in every case, also across crashes. An I/O error that leaves
+//! durability unknown (a failed WAL write or fsync) makes the handle refuse
+//! writes with [`Error::Poisoned`] until the database is reopened; it never
+//! retries an fsync. [`Options::wal_buffer_bytes`] trades a little safety
+//! (a process crash may lose the buffered tail) for speed.
+//!
+//! ## The records model
+//! A record is a key whose newest version was written with [`Retention`]:
+//! a retain-until date in Governance mode (privileged callers may shorten
+//! it, with [`WriteOptions::bypass_governance`], audited) or Compliance
+//! mode (nobody can; the date only moves later), an optional expiry, and
+//! an optional policy whose dates may wait for an event
+//! ([`Db::record_event`]). While retained or held ([`Db::place_hold`]) a
+//! record cannot be overwritten or deleted ([`Error::RetentionLocked`],
+//! [`Error::Held`]). Once expired and unheld it is hidden from reads at
+//! once and disposed of — by compaction ([`Disposal::Automatic`]) or on
+//! approval ([`Db::dispose`]) — with a receipt in the audit trail;
+//! [`Db::purge`] erases deleted bytes from every file. Every retention
+//! event is an entry of the SHA-256 hash chain ([`Db::audit`]); keep
+//! [`Audit::checkpoint`]s elsewhere to detect truncation or rewrites.
+//! Dates come from [`Options::clock`] and never go backwards across
+//! reopens. The guide, with the honest limits of an embedded library, is
+//! `docs/RECORDS.md`.
+//!
+//! ## Operating it
+//! [`Db::stats`] (counters, amplification, the shape of the tree),
+//! [`Db::record_stats`] (records by state), [`Db::checkpoint`] (a
+//! consistent online backup, see below), and events through the
+//! [`log`](https://docs.rs/log) facade. The `holdfast` command-line tool
+//! (`cli/`) verifies and dumps every file; [`inspect`] is its library side.
+//!
+//! ```
+//! # fn main() -> holdfast::Result<()> {
+//! # let dir = tempfile::tempdir().unwrap();
+//! # let db = holdfast::Db::open(dir.path().join("db"), holdfast::Options::default())?;
+//! db.put("k", "v")?;
+//! let backup = db.checkpoint(dir.path().join("backup"))?; // writers need not stop
+//! assert_eq!(backup.snapshot().get("k")?.as_deref(), Some(&b"v"[..]));
+//! println!("write amplification: {:?}", db.stats().write_amplification());
+//! # Ok(()) }
+//! ```
 //!
 //! ## Limits
 //! Keys are 1 to [`KEY_LEN_MAX`] (65,536) bytes; values up to
 //! [`VALUE_LEN_MAX`] (256 MiB); a batch up to [`BATCH_BYTES_MAX`] (1 GiB)
 //! encoded. Anything past a limit is [`Error::InvalidArgument`], and
-//! nothing is written.
+//! nothing is written. One process opens a database at a time (a
+//! directory lock; a second open is [`Error::Locked`]). Unix only (file
+//! modes, `mmap`). The retention guarantees hold against the application
+//! and its users, not against someone who can rewrite the files: the audit
+//! trail makes such tampering evident, it cannot prevent it.
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
