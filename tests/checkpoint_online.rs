@@ -5,7 +5,7 @@
 mod common;
 
 use common::{collect, small_memtable};
-use holdfast::fs::SimFileSystem;
+use holdfast::fs::{CallKind, Fault, FaultPlan, FaultyFileSystem, FileSystem, SimFileSystem};
 use holdfast::{
     years, Db, Error, Hold, ManualClock, Options, Retention, Scope, Timestamp, WriteBatch,
 };
@@ -196,4 +196,68 @@ fn without_hard_links_the_tables_are_copied() {
         Some(&b"yes"[..])
     );
     assert_eq!(collect(copy.prefix("k")).len(), 2000);
+}
+
+#[test]
+fn a_failed_checkpoint_leaves_an_empty_directory_that_a_retry_can_use() {
+    let sim = SimFileSystem::new(9);
+    let faulty = FaultyFileSystem::new(Arc::new(sim.clone()));
+    let db = Db::open(
+        "/db",
+        small_memtable().file_system(Arc::new(faulty.clone())),
+    )
+    .unwrap();
+    for i in 0..500 {
+        db.put(format!("k{i:04}"), format!("{i:0>200}")).unwrap();
+    }
+    db.flush_memtables().unwrap();
+    db.put("late", "in the WAL").unwrap();
+    for nth in [1, 2, 3, 4] {
+        // The nth append into the copy fails: the source is unharmed and
+        // the copy's directory is left empty.
+        faulty.arm(FaultPlan {
+            kind: Some(CallKind::Append),
+            path_contains: Some("/backup".into()),
+            ..FaultPlan::nth_call(nth, Fault::NoSpace)
+        });
+        assert!(db.checkpoint("/backup").is_err(), "append {nth} failed");
+        faulty.disarm();
+        assert_eq!(
+            sim.list(std::path::Path::new("/backup")).unwrap(),
+            Vec::<String>::new()
+        );
+        db.put(format!("after-failure-{nth}"), "x").unwrap();
+    }
+    let report = db.checkpoint("/backup").unwrap();
+    let expected = collect(report.snapshot().range::<&[u8], _>(..));
+    drop(report);
+    db.close().unwrap();
+    let copy = Db::open("/backup", small_memtable().file_system(Arc::new(sim))).unwrap();
+    assert_eq!(collect(copy.range::<&[u8], _>(..)), expected);
+    assert_eq!(
+        copy.get("late").unwrap().as_deref(),
+        Some(&b"in the WAL"[..])
+    );
+}
+
+#[test]
+fn a_destination_in_use_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path().join("live"), Options::default()).unwrap();
+    db.put("k", "v").unwrap();
+    // Another database holds the destination: its lock refuses the copy
+    // (and the directory is not empty either).
+    let other = Db::open(dir.path().join("other"), Options::default()).unwrap();
+    assert!(db.checkpoint(dir.path().join("other")).is_err());
+    other.close().unwrap();
+    // An empty directory locked by someone else.
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let held = std::fs::File::create(empty.join("LOCK")).unwrap();
+    held.try_lock().unwrap();
+    let refused = db.checkpoint(&empty).unwrap_err();
+    assert!(
+        matches!(refused, Error::Locked { .. } | Error::InvalidArgument(_)),
+        "{refused}"
+    );
 }

@@ -19,7 +19,8 @@
 //!    and at most one more entry. Every fsync is followed by a sync mark,
 //!    and `open` writes one (after an fsync) when the file ends past its
 //!    last mark. So after a crash only the bytes after the last valid mark
-//!    can be damaged, and they are at most [`UNSYNCED_LEN_MAX`] bytes.
+//!    can be damaged, and they are at most [`UNSYNCED_LEN_MAX`] bytes (the
+//!    last append and, if its predecessor's mark was lost, that one too).
 //! 2. Hence damage is accepted as a torn tail only when it begins after the
 //!    last valid sync mark and the file ends within [`UNSYNCED_LEN_MAX`]
 //!    bytes of that mark; the entries cut with it were never fsynced (they
@@ -44,11 +45,12 @@ pub(crate) const PENDING_BYTES_MAX: usize = 256 << 10;
 pub(crate) const SYNC_MARK_TAG: u8 = 0xFE;
 /// A sync mark's payload: the tag and the mark's own offset.
 pub(crate) const SYNC_MARK_LEN: usize = 9;
-/// The most bytes after the end of the last sync mark that no fsync is
-/// known to cover (invariant 1): one append of pending entries and an
-/// entry, and the next mark.
+/// The most bytes after the end of the last valid sync mark: the last
+/// append and its mark, which may be unsynced, and — when that mark was
+/// lost — the append before it and its mark (an fsync makes the mark
+/// before it durable, so no earlier one can be lost).
 pub(crate) const UNSYNCED_LEN_MAX: usize =
-    PENDING_BYTES_MAX + 2 * APPEND_LEN_MAX + FRAME_HEADER_LEN + SYNC_MARK_LEN;
+    2 * (PENDING_BYTES_MAX + APPEND_LEN_MAX + FRAME_HEADER_LEN + SYNC_MARK_LEN);
 
 /// The payload of the sync mark written at `offset`.
 pub(crate) fn encode_sync_mark(offset: u64) -> [u8; SYNC_MARK_LEN] {

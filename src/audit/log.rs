@@ -36,6 +36,7 @@ use crate::wal::reader::WalRecord;
 use crate::{Error, Result};
 use bytes::Bytes;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// Bytes that `open` cut from the end of the file: the remains of an append
@@ -67,6 +68,9 @@ pub struct AuditLog {
     pending: Vec<u8>,
     /// The file's length: what was read at open plus every append since.
     len: u64,
+    /// `len`, for readers that must not wait for the log's lock (a
+    /// checkpoint's cut): always at the end of a whole record.
+    shared_len: Arc<AtomicU64>,
     /// Bytes were written after the last sync mark.
     unmarked: bool,
 }
@@ -137,6 +141,7 @@ impl AuditLog {
             failed: None,
             pending: Vec::new(),
             len: header.len() as u64,
+            shared_len: Arc::new(AtomicU64::new(header.len() as u64)),
             unmarked: false,
         })
     }
@@ -185,6 +190,7 @@ impl AuditLog {
             failed: None,
             pending: Vec::new(),
             len,
+            shared_len: Arc::new(AtomicU64::new(len)),
             // The header alone needs no mark (it is synced at creation).
             unmarked: len > proven.max(SEGMENT_HEADER_LEN as u64),
         };
@@ -193,12 +199,6 @@ impl AuditLog {
             // mark, or before the fsync): make them durable and mark them,
             // so that the bytes after the last mark stay within one append.
             log.sync()?;
-            if let Some(why) = &log.failed {
-                return Err(Error::io(
-                    format!("writing a sync mark to {}", log.path.display()),
-                    std::io::Error::other(why.clone()),
-                ));
-            }
         }
         Ok(log)
     }
@@ -272,7 +272,7 @@ impl AuditLog {
             self.failed = Some(err.to_string());
             return Err(err);
         }
-        self.len += self.pending.len() as u64;
+        self.set_len(self.len + self.pending.len() as u64);
         self.unmarked = true;
         self.pending.clear();
         if self.pending.capacity() > 4 * PENDING_BYTES_MAX {
@@ -296,28 +296,36 @@ impl AuditLog {
             err
         })?;
         if self.unmarked {
-            self.write_mark();
+            self.write_mark()?;
         }
         Ok(())
     }
 
+    fn set_len(&mut self, len: u64) {
+        self.len = len;
+        self.shared_len.store(len, Ordering::Release);
+    }
+
     /// Writes a sync mark at the end of the file, right after an fsync
-    /// returned (`file` invariant 1). A failed write fails the log for
-    /// later appends (the file's tail is unknown), but what the fsync made
-    /// durable stays acknowledged.
-    fn write_mark(&mut self) {
+    /// returned (`file` invariant 1). A failed write fails the log (the
+    /// file's tail is unknown) and is returned, although what the fsync
+    /// made durable stays durable: the caller's handle must learn that the
+    /// trail is broken.
+    fn write_mark(&mut self) -> Result<()> {
         let mut frame = Vec::with_capacity(FRAME_HEADER_LEN + SYNC_MARK_LEN);
         encode_record(&encode_sync_mark(self.len), &mut frame);
         match self.file.append(&frame) {
             Ok(()) => {
-                self.len += frame.len() as u64;
+                self.set_len(self.len + frame.len() as u64);
                 self.unmarked = false;
             }
             Err(e) => {
                 let err = Error::io(format!("writing a sync mark to {}", self.path.display()), e);
                 self.failed = Some(err.to_string());
+                return Err(err);
             }
         }
+        Ok(())
     }
 
     /// The last acknowledged entry's sequence number and hash, for the
@@ -342,15 +350,15 @@ impl AuditLog {
         &self.path
     }
 
-    /// The open file and how many bytes of it hold whole entries now
-    /// (entries kept in memory unsynced are not counted): what a checkpoint
-    /// copies.
-    pub(crate) fn written(&self) -> Result<(Arc<dyn FileHandle>, u64)> {
-        let len = self
-            .file
-            .size()
-            .map_err(|e| Error::io(format!("reading the size of {}", self.path.display()), e))?;
-        Ok((Arc::clone(&self.file), len))
+    /// The file, and its length kept up to date at the end of a whole
+    /// record (entries kept in memory unsynced are not in it): what a
+    /// checkpoint copies, read without this log's lock.
+    pub(crate) fn written(&self) -> WrittenTrail {
+        WrittenTrail {
+            path: self.path.clone(),
+            file: Arc::clone(&self.file),
+            len: Arc::clone(&self.shared_len),
+        }
     }
 
     /// The entries as they are on disk now, oldest first, each checked
@@ -466,6 +474,14 @@ impl Iterator for AuditIter {
             .transpose()
             .map(|r| r.map(|(_, entry)| entry))
     }
+}
+
+/// The audit file as a checkpoint sees it (see [`AuditLog::written`]).
+#[derive(Debug, Clone)]
+pub(crate) struct WrittenTrail {
+    pub path: PathBuf,
+    pub file: Arc<dyn FileHandle>,
+    pub len: Arc<AtomicU64>,
 }
 
 /// What [`read_trail`] found in an audit file's bytes.

@@ -80,7 +80,7 @@ pub use event::{
 };
 pub use export::entry_json;
 pub(crate) use file::{audit_file_name, parse_audit_file_name, AUDIT_FILE_NUMBER, AUDIT_MAGIC};
-pub(crate) use log::read_trail;
+pub(crate) use log::{read_trail, WrittenTrail};
 pub use log::{AuditIter, AuditLog, TornTail};
 
 /// Bytes in a SHA-256 digest.

@@ -65,12 +65,7 @@ impl Engine {
         }
         let tables = output.finish()?;
         let written: u64 = tables.iter().map(|t| t.file_bytes).sum();
-        self.stats.flush_bytes.fetch_add(written, Ordering::Relaxed);
-        log::info!(
-            "{}: flushed a memtable (WAL segments below {next_segment}) to {} table(s), {written} bytes",
-            self.dir.display(),
-            tables.len()
-        );
+        let count = tables.len();
         // The WAL segments this flush frees may be all that can regenerate
         // retention-set audit entries written without fsync.
         self.records.sync_audit()?;
@@ -91,6 +86,11 @@ impl Engine {
             version: Arc::default(),
         })?;
         self.stats.flushes.fetch_add(1, Ordering::Relaxed);
+        self.stats.flush_bytes.fetch_add(written, Ordering::Relaxed);
+        log::info!(
+            "{}: flushed a memtable (WAL segments below {next_segment}) to {count} table(s), {written} bytes",
+            self.dir.display()
+        );
         self.remove_wal_segments_below(next_segment);
         Ok(true)
     }
@@ -109,25 +109,20 @@ impl Engine {
         for table in &pick.next_inputs {
             edit.removed.push((out_level as u8, table.meta.number));
         }
+        // (tables read, bytes read, tables written, bytes written)
+        let mut merged = None;
         if pick.is_move() {
             edit.added
                 .push((out_level as u8, pick.inputs[0].meta.clone()));
         } else {
             let (outputs, receipts) = self.merge_tables(pick)?;
-            let read: u64 = pick.all_inputs().iter().map(|t| t.meta.file_bytes).sum();
-            let written: u64 = outputs.iter().map(|t| t.file_bytes).sum();
-            self.stats
-                .compaction_read_bytes
-                .fetch_add(read, Ordering::Relaxed);
-            self.stats
-                .compaction_write_bytes
-                .fetch_add(written, Ordering::Relaxed);
-            log::info!(
-                "{}: compacted {} table(s) of level {level} into {} table(s) of level {out_level}: read {read}, wrote {written} bytes",
-                self.dir.display(),
-                pick.all_inputs().len(),
-                outputs.len()
-            );
+            let inputs = pick.all_inputs();
+            merged = Some((
+                inputs.len(),
+                inputs.iter().map(|t| t.meta.file_bytes).sum::<u64>(),
+                outputs.len(),
+                outputs.iter().map(|t| t.file_bytes).sum::<u64>(),
+            ));
             edit.added = outputs.into_iter().map(|m| (out_level as u8, m)).collect();
             // Receipts are durable before the bytes are gone (rule 5).
             self.records.write_receipts(receipts)?;
@@ -144,6 +139,18 @@ impl Engine {
             self.table_cache.evict(table.meta.number);
         }
         self.stats.compactions.fetch_add(1, Ordering::Relaxed);
+        if let Some((tables_in, read, tables_out, written)) = merged {
+            self.stats
+                .compaction_read_bytes
+                .fetch_add(read, Ordering::Relaxed);
+            self.stats
+                .compaction_write_bytes
+                .fetch_add(written, Ordering::Relaxed);
+            log::info!(
+                "{}: compacted {tables_in} table(s) of level {level} into {tables_out} table(s) of level {out_level}: read {read}, wrote {written} bytes",
+                self.dir.display()
+            );
+        }
         Ok(())
     }
 

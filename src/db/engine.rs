@@ -73,6 +73,8 @@ pub(crate) struct Engine {
     /// Set when the database is closing: background work stops early.
     pub stopping: AtomicBool,
     pub dir_lock: Mutex<Option<Box<dyn Debug + Send + Sync>>>,
+    /// Checkpoints copying files now (`Db::close` waits for them).
+    pub checkpoints: std::sync::atomic::AtomicUsize,
 }
 
 impl Engine {

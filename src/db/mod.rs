@@ -284,6 +284,10 @@ impl Db {
         }
         let synced = self.engine().submit(Work::Close, true);
         self.engine().closed.store(true, Ordering::Release);
+        // A checkpoint still copying reads this directory's files.
+        while self.engine().checkpoints.load(Ordering::Acquire) > 0 {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
         // Engine invariant 2: no background thread may touch the directory
         // once another process can lock it.
         self.shared.stop_background();

@@ -116,14 +116,19 @@ impl Engine {
             }
             // A target may hold an update and the version below it: look
             // again below the update.
+            let mut first_probe = true;
             loop {
                 let found = match target {
                     Target::Mem(m) => m.get(key, seq).map(|(s, v)| (s, v.kind, v.value)),
                     Target::Table(t) => {
                         let table = self.table_cache.get(t)?;
+                        // The filter's answers are counted once per table
+                        // and lookup, and only where there is a filter.
+                        let counted = first_probe && table.has_filter();
+                        first_probe = false;
                         if table.may_contain(key) {
                             let found = table.get_unfiltered(key, seq)?;
-                            if found.is_none() {
+                            if found.is_none() && counted {
                                 self.stats.filter_false_positives.fetch_add(1, Relaxed);
                             }
                             found

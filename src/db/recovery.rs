@@ -214,6 +214,7 @@ pub(super) fn open(dir: &Path, options: Options) -> Result<Engine> {
         closed: AtomicBool::new(false),
         stopping: AtomicBool::new(false),
         dir_lock: Mutex::new(Some(dir_lock)),
+        checkpoints: Default::default(),
         options,
     })
 }

@@ -97,7 +97,10 @@ pub struct Stats {
     /// key is absent.
     pub filter_useful: u64,
     /// Point reads that passed a table's bloom filter and found no version
-    /// of the key (a false positive, or only versions newer than the read).
+    /// of the key (a false positive, or only versions newer than the read);
+    /// once per table and lookup, tables without a filter not counted.
+    /// Both filter counts include the engine's own lookups (the records
+    /// layer's write checks, disposal verdicts).
     pub filter_false_positives: u64,
     /// Bytes in the frozen memtables (waiting for their flush).
     pub frozen_memtable_bytes: u64,

@@ -58,6 +58,8 @@ pub(crate) struct Records {
     hwm: AtomicI64,
     pub registry: RwLock<Registry>,
     audit: Mutex<AuditLog>,
+    /// The audit file and its length, readable without `audit`'s lock.
+    audit_trail: crate::audit::WrittenTrail,
     engaged: AtomicBool,
     /// Entries were appended to the trail without fsync.
     audit_unsynced: AtomicBool,
@@ -132,6 +134,7 @@ impl Records {
             clock,
             hwm: AtomicI64::new(last_time),
             registry: RwLock::new(registry),
+            audit_trail: audit.written(),
             audit: Mutex::new(audit),
             engaged: AtomicBool::new(entries > 0),
             audit_unsynced: AtomicBool::new(false),
@@ -385,14 +388,18 @@ impl Records {
         Ok(())
     }
 
-    /// The audit file's path, open handle and whole-entry length now (for
-    /// a checkpoint).
+    /// The audit file's path, open handle and whole-record length now,
+    /// without the trail's lock (a checkpoint's cut runs as the commit
+    /// leader and must not wait for an export or a verify).
     pub(crate) fn audit_written(
         &self,
-    ) -> Result<(std::path::PathBuf, Arc<dyn crate::fs::FileHandle>, u64)> {
-        let audit = self.audit.lock();
-        let (file, len) = audit.written()?;
-        Ok((audit.path().to_path_buf(), file, len))
+    ) -> (std::path::PathBuf, Arc<dyn crate::fs::FileHandle>, u64) {
+        let trail = &self.audit_trail;
+        (
+            trail.path.clone(),
+            Arc::clone(&trail.file),
+            trail.len.load(Ordering::Acquire),
+        )
     }
 
     /// Appends the queued entries and fsyncs everything appended without

@@ -180,6 +180,12 @@ impl Table {
         result
     }
 
+    /// Whether the table has a bloom filter (tables written with
+    /// `bloom_bits_per_key(0)` have none: `may_contain` is always true).
+    pub(crate) fn has_filter(&self) -> bool {
+        self.filter.probes() > 0
+    }
+
     /// False only if the table certainly holds no version of `user_key`
     /// (bloom filter only).
     pub(crate) fn may_contain(&self, user_key: &[u8]) -> bool {
