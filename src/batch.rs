@@ -378,7 +378,8 @@ impl<'a> BatchOps<'a> {
         let reader = &mut self.reader;
         let at = reader.pos();
         let tag = reader.u8()?;
-        let kind = ValueKind::from_u8(tag).ok_or((at, format!("unknown operation kind {tag}")))?;
+        let kind =
+            ValueKind::from_u8(tag).ok_or_else(|| (at, format!("unknown operation kind {tag}")))?;
         let key = reader.bytes()?;
         check_key(&key).map_err(|why| (at, why))?;
         let value = match kind {

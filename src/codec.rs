@@ -34,13 +34,7 @@ impl<'a> ByteReader<'a> {
     }
 
     fn take(&mut self, n: usize) -> Result<&[u8], DecodeError> {
-        let remaining = self.remaining();
-        if n > remaining {
-            return Err((self.pos, format!("needs {n} bytes, {remaining} remain")));
-        }
-        let out = &self.buf[self.pos..self.pos + n];
-        self.pos += n;
-        Ok(out)
+        self.slice_exact(n)
     }
 
     pub(crate) fn u8(&mut self) -> Result<u8, DecodeError> {
@@ -73,6 +67,19 @@ impl<'a> ByteReader<'a> {
     pub(crate) fn bytes(&mut self) -> Result<Bytes, DecodeError> {
         let len = self.u32()? as usize;
         self.bytes_exact(len)
+    }
+
+    /// The next `len` bytes, borrowed (cheaper than a `Bytes` slice for
+    /// bytes that are copied out anyway).
+    pub(crate) fn slice_exact(&mut self, len: usize) -> Result<&'a [u8], DecodeError> {
+        let remaining = self.remaining();
+        if len > remaining {
+            return Err((self.pos, format!("needs {len} bytes, {remaining} remain")));
+        }
+        let buf: &'a [u8] = self.buf;
+        let out = &buf[self.pos..self.pos + len];
+        self.pos += len;
+        Ok(out)
     }
 
     /// The next `len` bytes, sliced without copying.

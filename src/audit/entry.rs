@@ -161,7 +161,8 @@ fn encode_body(seq: u64, time: i64, actor: &str, event: &AuditEvent) -> Result<V
     if actor.is_empty() {
         return Err("the actor is empty".into());
     }
-    let mut w = Writer::default();
+    // Room for a typical entry and the two hashes `seal_encoded` appends.
+    let mut w = Writer::with_capacity(192 + 2 * HASH_LEN);
     w.u8(ENTRY_VERSION);
     w.u64(seq);
     w.i64(time);

@@ -36,6 +36,14 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
+    /// A writer with room for `bytes` before it reallocates.
+    pub(crate) fn with_capacity(bytes: usize) -> Writer {
+        Writer {
+            buf: Vec::with_capacity(bytes),
+            too_long: None,
+        }
+    }
+
     /// The encoded bytes, or which field was past its limit.
     pub(crate) fn finish(self) -> Result<Vec<u8>, String> {
         match self.too_long {

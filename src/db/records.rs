@@ -40,7 +40,10 @@ impl Db {
         value: impl AsRef<[u8]>,
         retention: &Retention,
     ) -> Result<()> {
-        let mut batch = WriteBatch::new();
+        let (key, value) = (key.as_ref(), value.as_ref());
+        let mut batch = WriteBatch::with_capacity(
+            9 + key.len() + value.len() + retention.request_len_estimate(),
+        );
         batch.put_with(key, value, retention);
         self.write(batch)
     }

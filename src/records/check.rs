@@ -111,6 +111,7 @@ impl Records {
             after: Vec::new(),
         };
         let encoded_len = batch.encoded_len();
+        let batch_len = batch.len();
         // The overlay serves later operations on the same keys: a batch of
         // one in a group of one has none.
         checker.track = track || batch.len() > 1;
@@ -118,7 +119,7 @@ impl Records {
         let (payload, flags) = batch.into_inspected();
         let internal =
             |(at, why)| Error::InvalidArgument(format!("internal: batch at {at}: {why}"));
-        let mut resolved: Vec<(ValueKind, Bytes, Option<StoredMeta>, Bytes)> = Vec::new();
+        let mut resolved: Vec<Resolved> = Vec::with_capacity(batch_len);
         for op in BatchOps::new(&payload).map_err(internal)? {
             let op = op.map_err(internal)?;
             let seq = first_seq + op.seq - 1;

@@ -146,10 +146,10 @@ impl StoredMeta {
         for (bit, slot) in [(F_POLICY, &mut meta.policy), (F_ACTOR, &mut meta.actor)] {
             if flags & bit != 0 {
                 let len = usize::from(r.u16().map_err(at)?);
-                let raw = r.bytes_exact(len).map_err(at)?;
-                let text = String::from_utf8(raw.to_vec())
+                let raw = r.slice_exact(len).map_err(at)?;
+                let text = std::str::from_utf8(raw)
                     .map_err(|_| "record metadata: text is not UTF-8".to_string())?;
-                *slot = Some(text);
+                *slot = Some(text.to_owned());
             }
         }
         Ok((meta, r.pos()))

@@ -134,6 +134,12 @@ impl Retention {
         self
     }
 
+    /// The most bytes the encoded request takes (see
+    /// `StoredMeta::encoded_len`), to size a batch before it is built.
+    pub(crate) fn request_len_estimate(&self) -> usize {
+        10 + 8 + 1 + 8 + self.policy.as_ref().map_or(0, |p| 2 + p.len())
+    }
+
     /// The request the batch carries to the commit leader; the checks that
     /// need no database state are done here (rule 7).
     pub(crate) fn to_request(&self) -> std::result::Result<StoredMeta, String> {

@@ -69,6 +69,10 @@ pub(crate) struct Records {
     /// deletes the WAL segments they could be regenerated from, and by
     /// every read of the trail.
     unaudited: Mutex<Vec<Unaudited>>,
+    /// The buffer a drain swaps with `unaudited`: both keep their capacity,
+    /// so queueing does not regrow a vector after every drain. Locked only
+    /// by drains, which hold the trail's lock.
+    unaudited_spare: Mutex<Vec<Unaudited>>,
     pub disposal: Disposal,
     pub purge_window: Duration,
     /// When bytes first became due for erasure (a delete, a disposal, an
@@ -139,6 +143,7 @@ impl Records {
             engaged: AtomicBool::new(entries > 0),
             audit_unsynced: AtomicBool::new(false),
             unaudited: Mutex::new(Vec::new()),
+            unaudited_spare: Mutex::new(Vec::new()),
             disposal,
             purge_window,
             erasure_due_since: Mutex::new(None),
@@ -366,24 +371,35 @@ impl Records {
     }
 
     fn drain_locked(&self, audit: &mut AuditLog) -> Result<()> {
-        let queued = std::mem::take(&mut *self.unaudited.lock());
+        let mut queued = self.unaudited_spare.lock();
+        debug_assert!(queued.is_empty(), "a drain empties the spare buffer");
+        std::mem::swap(&mut *self.unaudited.lock(), &mut *queued);
         if queued.is_empty() {
             return Ok(());
         }
         self.audit_unsynced.store(true, Ordering::Release);
+        let drained = Self::append_unaudited(audit, queued.drain(..));
+        // A queue that grew past the mark while no drain ran (a bulk load
+        // on busy background threads) does not keep its memory.
+        queued.shrink_to(2 * UNAUDITED_DRAIN_AT);
+        drained.inspect_err(|e| self.note_failure(e))
+    }
+
+    fn append_unaudited(
+        audit: &mut AuditLog,
+        queued: impl Iterator<Item = Unaudited>,
+    ) -> Result<()> {
         for mut record in queued {
             if let AuditEvent::RetentionSet { content_hash, .. } = &mut record.event {
                 *content_hash = Some(super::check::content_hash(&record.value));
             }
             let time = record.time.max(audit.last_time());
-            audit
-                .append_with(
-                    time,
-                    record.actor.unwrap_or_else(|| DEFAULT_ACTOR.into()),
-                    record.event,
-                    false,
-                )
-                .inspect_err(|e| self.note_failure(e))?;
+            audit.append_with(
+                time,
+                record.actor.unwrap_or_else(|| DEFAULT_ACTOR.into()),
+                record.event,
+                false,
+            )?;
         }
         Ok(())
     }
