@@ -106,7 +106,10 @@ fn checkpoint_writes_an_openable_copy() {
     let copy = copy.to_str().unwrap();
     let report = holdfast([db, "checkpoint", copy, "--json"]).ok().json();
     assert!(report["seq"].as_u64().unwrap() >= 52);
-    assert_eq!(report["tables_linked"], 1);
+    // The table written before, and possibly the flush of the memtable
+    // frozen at the cut, if it installs before the cut reads the version.
+    let linked = report["tables_linked"].as_u64().unwrap();
+    assert!((1..=2).contains(&linked), "{report}");
     // The copy is a database of its own, with what the source held.
     assert_eq!(
         holdfast([copy, "get", "wal/only"]).ok().stdout,
