@@ -33,23 +33,19 @@ impl<'a> ByteReader<'a> {
         self.buf.len() - self.pos
     }
 
-    fn take(&mut self, n: usize) -> Result<&[u8], DecodeError> {
-        self.slice_exact(n)
-    }
-
     pub(crate) fn u8(&mut self) -> Result<u8, DecodeError> {
-        Ok(self.take(1)?[0])
+        Ok(self.slice_exact(1)?[0])
     }
 
     pub(crate) fn u32(&mut self) -> Result<u32, DecodeError> {
         let mut raw = [0u8; 4];
-        raw.copy_from_slice(self.take(4)?);
+        raw.copy_from_slice(self.slice_exact(4)?);
         Ok(u32::from_le_bytes(raw))
     }
 
     pub(crate) fn u64(&mut self) -> Result<u64, DecodeError> {
         let mut raw = [0u8; 8];
-        raw.copy_from_slice(self.take(8)?);
+        raw.copy_from_slice(self.slice_exact(8)?);
         Ok(u64::from_le_bytes(raw))
     }
 
@@ -59,7 +55,7 @@ impl<'a> ByteReader<'a> {
 
     pub(crate) fn u16(&mut self) -> Result<u16, DecodeError> {
         let mut raw = [0u8; 2];
-        raw.copy_from_slice(self.take(2)?);
+        raw.copy_from_slice(self.slice_exact(2)?);
         Ok(u16::from_le_bytes(raw))
     }
 
@@ -85,7 +81,7 @@ impl<'a> ByteReader<'a> {
     /// The next `len` bytes, sliced without copying.
     pub(crate) fn bytes_exact(&mut self, len: usize) -> Result<Bytes, DecodeError> {
         let start = self.pos;
-        self.take(len)?;
+        self.slice_exact(len)?;
         Ok(self.buf.slice(start..start + len))
     }
 }

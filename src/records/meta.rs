@@ -112,6 +112,13 @@ impl StoredMeta {
             + text(&self.actor)
     }
 
+    /// The most bytes `encode_into` appends for metadata with this policy
+    /// and actor: every date and the mode present.
+    pub(crate) fn encoded_len_max(policy: Option<&str>, actor: Option<&str>) -> usize {
+        let text = |t: Option<&str>| t.map_or(0, |t| 2 + t.len());
+        10 + 8 + 1 + 8 + text(policy) + text(actor)
+    }
+
     /// Decodes metadata from the front of `bytes`; returns it and the
     /// number of bytes it took.
     pub(crate) fn decode(bytes: &Bytes) -> Result<(StoredMeta, usize), String> {
@@ -205,6 +212,20 @@ mod tests {
                 ..StoredMeta::default()
             },
         ]
+    }
+
+    #[test]
+    fn encoded_len_max_bounds_every_encoding() {
+        for meta in samples() {
+            let max = StoredMeta::encoded_len_max(meta.policy.as_deref(), meta.actor.as_deref());
+            assert_eq!(meta.encode().len(), meta.encoded_len());
+            assert!(meta.encoded_len() <= max, "{meta:?}");
+        }
+        let full = &samples()[1];
+        assert_eq!(
+            full.encoded_len(),
+            StoredMeta::encoded_len_max(full.policy.as_deref(), full.actor.as_deref())
+        );
     }
 
     #[test]

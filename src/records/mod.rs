@@ -134,10 +134,10 @@ impl Retention {
         self
     }
 
-    /// The most bytes the encoded request takes (see
-    /// `StoredMeta::encoded_len`), to size a batch before it is built.
+    /// The most bytes the encoded request takes, to size a batch before
+    /// it is built.
     pub(crate) fn request_len_estimate(&self) -> usize {
-        10 + 8 + 1 + 8 + self.policy.as_ref().map_or(0, |p| 2 + p.len())
+        StoredMeta::encoded_len_max(self.policy.as_deref(), None)
     }
 
     /// The request the batch carries to the commit leader; the checks that
