@@ -17,11 +17,9 @@
 //! * Manual compactions racing the background compactions they trigger
 //!   succeed and lose nothing.
 
-use holdfast::fs::{FileHandle, FileSystem, OpenMode, OsFileSystem};
+use holdfast::fs::SyncHookFileSystem;
 use holdfast::{Bytes, Db, Options, WriteBatch};
 use std::collections::BTreeMap;
-use std::fmt::Debug;
-use std::io;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -29,63 +27,12 @@ use std::time::{Duration, Instant};
 
 type Model = BTreeMap<Vec<u8>, Vec<u8>>;
 
-/// [`OsFileSystem`] without fsyncs: nothing here crashes, so durability is
+/// The real file system without fsyncs: nothing here crashes, so durability is
 /// not under test, and skipping the fsyncs keeps hundreds of compactions
 /// fast on a busy disk.
-#[derive(Debug)]
-struct NoSyncFs;
-
-#[derive(Debug)]
-struct NoSyncFile(Arc<dyn FileHandle>);
-
-impl FileSystem for NoSyncFs {
-    fn create_dir_all(&self, dir: &Path) -> io::Result<()> {
-        OsFileSystem.create_dir_all(dir)
-    }
-    fn open(&self, path: &Path, mode: OpenMode) -> io::Result<Arc<dyn FileHandle>> {
-        Ok(Arc::new(NoSyncFile(OsFileSystem.open(path, mode)?)))
-    }
-    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
-        OsFileSystem.rename(from, to)
-    }
-    fn remove(&self, path: &Path) -> io::Result<()> {
-        OsFileSystem.remove(path)
-    }
-    fn list(&self, dir: &Path) -> io::Result<Vec<String>> {
-        OsFileSystem.list(dir)
-    }
-    fn sync_dir(&self, _dir: &Path) -> io::Result<()> {
-        Ok(())
-    }
-    fn lock(&self, path: &Path) -> io::Result<Box<dyn Debug + Send + Sync>> {
-        OsFileSystem.lock(path)
-    }
-}
-
-impl FileHandle for NoSyncFile {
-    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
-        self.0.read_at(buf, offset)
-    }
-    fn append(&self, buf: &[u8]) -> io::Result<()> {
-        self.0.append(buf)
-    }
-    fn sync(&self) -> io::Result<()> {
-        Ok(())
-    }
-    fn size(&self) -> io::Result<u64> {
-        self.0.size()
-    }
-    fn truncate(&self, len: u64) -> io::Result<()> {
-        self.0.truncate(len)
-    }
-    fn map(&self) -> io::Result<Bytes> {
-        self.0.map()
-    }
-}
-
 fn options() -> Options {
     Options::default()
-        .file_system(Arc::new(NoSyncFs))
+        .file_system(Arc::new(SyncHookFileSystem::without_syncs()))
         .memtable_bytes(64 << 10)
         .target_table_bytes(16 << 10)
         .level1_bytes(32 << 10)

@@ -15,15 +15,13 @@
 //! crash (`simulate_crash`, then reopen) the database must equal the model
 //! exactly. The run also asserts that tables below level 0 were seen.
 
-use holdfast::fs::{FileHandle, FileSystem, OpenMode, OsFileSystem};
+use holdfast::fs::SyncHookFileSystem;
 use holdfast::{Bytes, Db, Options, Snapshot, WriteBatch};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use std::collections::BTreeMap;
 use std::fmt::{self, Debug};
-use std::io;
 use std::ops::Bound;
-use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -145,65 +143,14 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
-/// [`OsFileSystem`] without fsyncs. The crashes this test makes are process
+/// The real file system without fsyncs. The crashes this test makes are process
 /// crashes (`simulate_crash`): what reached the operating system survives
 /// them, synced or not, so skipping the fsyncs changes nothing the test
 /// checks and keeps hundreds of flushes and compactions fast. (The engine
 /// still asks for every sync; power cuts are another suite's business.)
-#[derive(Debug)]
-struct NoSyncFs;
-
-#[derive(Debug)]
-struct NoSyncFile(Arc<dyn FileHandle>);
-
-impl FileSystem for NoSyncFs {
-    fn create_dir_all(&self, dir: &Path) -> io::Result<()> {
-        OsFileSystem.create_dir_all(dir)
-    }
-    fn open(&self, path: &Path, mode: OpenMode) -> io::Result<Arc<dyn FileHandle>> {
-        Ok(Arc::new(NoSyncFile(OsFileSystem.open(path, mode)?)))
-    }
-    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
-        OsFileSystem.rename(from, to)
-    }
-    fn remove(&self, path: &Path) -> io::Result<()> {
-        OsFileSystem.remove(path)
-    }
-    fn list(&self, dir: &Path) -> io::Result<Vec<String>> {
-        OsFileSystem.list(dir)
-    }
-    fn sync_dir(&self, _dir: &Path) -> io::Result<()> {
-        Ok(())
-    }
-    fn lock(&self, path: &Path) -> io::Result<Box<dyn Debug + Send + Sync>> {
-        OsFileSystem.lock(path)
-    }
-}
-
-impl FileHandle for NoSyncFile {
-    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
-        self.0.read_at(buf, offset)
-    }
-    fn append(&self, buf: &[u8]) -> io::Result<()> {
-        self.0.append(buf)
-    }
-    fn sync(&self) -> io::Result<()> {
-        Ok(())
-    }
-    fn size(&self) -> io::Result<u64> {
-        self.0.size()
-    }
-    fn truncate(&self, len: u64) -> io::Result<()> {
-        self.0.truncate(len)
-    }
-    fn map(&self) -> io::Result<Bytes> {
-        self.0.map()
-    }
-}
-
 fn options() -> Options {
     Options::default()
-        .file_system(Arc::new(NoSyncFs))
+        .file_system(Arc::new(SyncHookFileSystem::without_syncs()))
         .sync_writes(true)
         .memtable_bytes(64 << 10)
         .target_table_bytes(4 << 10)

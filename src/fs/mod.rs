@@ -21,6 +21,7 @@ mod faulty;
 mod names;
 mod os;
 mod sim;
+mod sync_hook;
 
 pub use faulty::{call_site, CallKind, CallRecord, Fault, FaultPlan, FaultyFileSystem};
 pub use names::FileKind;
@@ -30,6 +31,7 @@ pub(crate) use names::{
 };
 pub use os::OsFileSystem;
 pub use sim::{CrashImage, DiskImage, ImageEntry, PowerCut, SimFileSystem, SimRng, UnsyncedFate};
+pub use sync_hook::{SyncCall, SyncHookFileSystem};
 
 use bytes::Bytes;
 use std::fmt::Debug;

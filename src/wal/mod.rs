@@ -12,3 +12,6 @@ pub(crate) mod writer;
 
 pub(crate) use reader::{read_segment, valid_frame_after};
 pub(crate) use writer::{Wal, WalPosition};
+
+#[cfg(test)]
+mod sync_tests;
