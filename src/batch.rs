@@ -120,7 +120,7 @@ impl WriteBatch {
                 return self;
             }
         };
-        self.push_meta_op(ValueKind::Record, key, &request, value)
+        self.push_meta_op(ValueKind::Record, key, request, value)
     }
 
     /// Adds a metadata-only request for `key` (the commit leader resolves
@@ -130,7 +130,7 @@ impl WriteBatch {
         key: &[u8],
         request: &crate::records::meta::StoredMeta,
     ) -> &mut Self {
-        self.push_meta_op(ValueKind::RetentionUpdate, key, request, &[])
+        self.push_meta_op(ValueKind::RetentionUpdate, key, request.as_ref(), &[])
     }
 
     /// Appends an operation whose stored value is `meta | value`.
@@ -138,7 +138,7 @@ impl WriteBatch {
         &mut self,
         kind: ValueKind,
         key: &[u8],
-        meta: &crate::records::meta::StoredMeta,
+        meta: crate::records::meta::MetaRef<'_>,
         value: &[u8],
     ) -> &mut Self {
         if let Err(why) = check_key(key).and_then(|()| check_value(value)) {
@@ -157,6 +157,28 @@ impl WriteBatch {
         self.count += 1;
         self.records = true;
         self
+    }
+
+    /// Appends a `Record` operation (the commit leader's resolution of a
+    /// request); returns where its key and user value lie in the encoding,
+    /// which the sealed payload keeps (`None` if the batch refused it).
+    pub(crate) fn push_record(
+        &mut self,
+        key: &[u8],
+        meta: crate::records::meta::MetaRef<'_>,
+        value: &[u8],
+    ) -> Option<OpSpans> {
+        let (start, count) = (self.buf.len(), self.count);
+        self.push_meta_op(ValueKind::Record, key, meta, value);
+        if self.count == count {
+            return None;
+        }
+        let end = self.buf.len();
+        let key_start = start + 1 + 4; // kind, key length
+        Some(OpSpans {
+            key: key_start..key_start + key.len(),
+            value: end - value.len()..end,
+        })
     }
 
     /// Appends an operation of a metadata-carrying kind with its stored
@@ -297,6 +319,13 @@ pub(crate) struct BatchFlags {
     count: u32,
     records: bool,
     deletes: bool,
+}
+
+/// Where one operation's key and user value lie in a batch's encoding.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct OpSpans {
+    pub key: std::ops::Range<usize>,
+    pub value: std::ops::Range<usize>,
 }
 
 /// One operation decoded from a batch payload; key and value share the
@@ -447,6 +476,30 @@ mod tests {
                 (9, ValueKind::Value, &b"k1"[..], &b""[..]),
             ]
         );
+    }
+
+    #[test]
+    fn record_spans_point_at_key_and_value_in_the_sealed_payload() {
+        use crate::records::meta::MetaRef;
+        let meta = MetaRef {
+            written_at: 5,
+            retain_until: Some(9),
+            policy: Some("invoice"),
+            ..MetaRef::default()
+        };
+        let mut batch = WriteBatch::new();
+        batch.put("plain", "before");
+        let first = batch.push_record(b"rec-1", meta, b"value one").unwrap();
+        batch.delete("gone");
+        let second = batch.push_record(b"r2", meta, b"").unwrap();
+        let payload = batch.seal(1);
+        assert_eq!(&payload[first.key], b"rec-1");
+        assert_eq!(&payload[first.value], b"value one");
+        assert_eq!(&payload[second.key], b"r2");
+        assert!(second.value.is_empty() && second.value.end == payload.len());
+        // A refused operation has no spans.
+        let mut refused = WriteBatch::new();
+        assert!(refused.push_record(b"", meta, b"v").is_none());
     }
 
     #[test]

@@ -33,26 +33,31 @@ impl<'a> ByteReader<'a> {
         self.buf.len() - self.pos
     }
 
+    #[inline]
     pub(crate) fn u8(&mut self) -> Result<u8, DecodeError> {
         Ok(self.slice_exact(1)?[0])
     }
 
+    #[inline]
     pub(crate) fn u32(&mut self) -> Result<u32, DecodeError> {
         let mut raw = [0u8; 4];
         raw.copy_from_slice(self.slice_exact(4)?);
         Ok(u32::from_le_bytes(raw))
     }
 
+    #[inline]
     pub(crate) fn u64(&mut self) -> Result<u64, DecodeError> {
         let mut raw = [0u8; 8];
         raw.copy_from_slice(self.slice_exact(8)?);
         Ok(u64::from_le_bytes(raw))
     }
 
+    #[inline]
     pub(crate) fn i64(&mut self) -> Result<i64, DecodeError> {
         Ok(self.u64()? as i64)
     }
 
+    #[inline]
     pub(crate) fn u16(&mut self) -> Result<u16, DecodeError> {
         let mut raw = [0u8; 2];
         raw.copy_from_slice(self.slice_exact(2)?);
@@ -67,6 +72,7 @@ impl<'a> ByteReader<'a> {
 
     /// The next `len` bytes, borrowed (cheaper than a `Bytes` slice for
     /// bytes that are copied out anyway).
+    #[inline]
     pub(crate) fn slice_exact(&mut self, len: usize) -> Result<&'a [u8], DecodeError> {
         let remaining = self.remaining();
         if len > remaining {

@@ -110,6 +110,9 @@ struct GroupChecks {
 struct Scratch {
     framed: Vec<u8>,
     payloads: Vec<Bytes>,
+    /// The group's retention-set entries (moved out while the group
+    /// commits, put back empty).
+    unaudited: Vec<Unaudited>,
 }
 
 impl CommitQueue {
@@ -226,7 +229,12 @@ impl Engine {
     fn commit_group(&self, group: &[Arc<Request>]) -> (Vec<Result<()>>, WalPosition) {
         let mut results: Vec<Result<()>> = Vec::with_capacity(group.len());
         let mut scratch = self.queue.scratch.lock();
-        let Scratch { framed, payloads } = &mut *scratch;
+        let Scratch {
+            framed,
+            payloads,
+            unaudited,
+        } = &mut *scratch;
+        let mut audit_after = std::mem::take(unaudited);
         framed.clear();
         payloads.clear();
         let mut next_seq = self.visible_seq.load(Ordering::Acquire) + 1;
@@ -249,7 +257,6 @@ impl Engine {
             overlay: None,
             track: group.len() > 1,
         };
-        let mut audit_after: Vec<Unaudited> = Vec::new();
         let mut deletes = false;
         for request in group {
             let work = request.work.lock().take();
@@ -275,13 +282,17 @@ impl Engine {
                         Err(Error::InvalidArgument("sequence numbers exhausted".into()))
                     } else {
                         self.checked(&mut checks, batch, next_seq, &ctx, &mut audit_after)
-                            .map(|(batch, after)| {
+                            .map(|batch| {
                                 deletes |= batch.has_deletes();
                                 let payload = batch.seal(next_seq);
+                                // This batch's entries: the tail not rebased yet.
+                                let tail = audit_after.iter_mut().rev();
+                                for entry in tail.take_while(|e| e.spans.is_some()) {
+                                    entry.rebase(&payload);
+                                }
                                 next_seq += count;
                                 encode_record(&payload, framed);
                                 payloads.push(payload);
-                                audit_after.extend(after);
                             })
                     }
                 }
@@ -306,8 +317,12 @@ impl Engine {
                 // Retention-set entries follow their WAL write (recovery
                 // regenerates any a crash loses); the background threads
                 // seal them into the trail.
-                if !audit_after.is_empty() && self.records.queue_unaudited(audit_after) {
+                if self.records.queue_unaudited(&mut audit_after) {
                     self.background.notify_work();
+                }
+                if audit_after.capacity() > 0 {
+                    // Kept for the next group (only a leader takes it).
+                    self.queue.scratch.lock().unaudited = audit_after;
                 }
                 if deletes {
                     self.records.note_erasure_due();
@@ -330,21 +345,21 @@ impl Engine {
     }
 
     /// Runs the records layer's checks on a batch when they can matter;
-    /// returns the batch to commit and the retention-set entries to queue
-    /// once it is in the WAL. Privileged changes are audited (fsynced)
-    /// here, before the WAL write — after the retention-set entries of the
-    /// group's earlier batches (`earlier`), to keep the trail in commit
-    /// order.
+    /// returns the batch to commit, and pushes its retention-set entries
+    /// onto `after` (the group's, queued once the group is in the WAL).
+    /// Privileged changes are audited (fsynced) here, before the WAL write
+    /// — after the retention-set entries of the group's earlier batches,
+    /// to keep the trail in commit order.
     fn checked(
         &self,
         checks: &mut GroupChecks,
         batch: WriteBatch,
         first_seq: u64,
         ctx: &WriteContext,
-        earlier: &mut Vec<Unaudited>,
-    ) -> Result<(WriteBatch, Vec<Unaudited>)> {
+        after: &mut Vec<Unaudited>,
+    ) -> Result<WriteBatch> {
         if !batch.has_records() && !self.records.engaged() {
-            return Ok((batch, Vec::new()));
+            return Ok(batch);
         }
         let state = checks.state.get_or_insert_with(|| self.current_state());
         let view = CheckView {
@@ -353,23 +368,31 @@ impl Engine {
             seq: checks.seq,
         };
         let overlay = checks.overlay.get_or_insert_with(Overlay::new);
+        let earlier = after.len();
         let checked =
             self.records
-                .check_batch(&view, overlay, batch, first_seq, ctx, checks.track)?;
+                .check_batch(&view, overlay, batch, first_seq, ctx, checks.track, after)?;
         if checked.batch.has_records() {
             self.records.engage();
         }
         if !checked.before.is_empty() {
-            self.records.queue_unaudited(std::mem::take(earlier));
+            // The earlier batches' entries go first; this batch's stay
+            // with the group (its WAL write may still fail).
+            let mine = after.split_off(earlier);
+            self.records
+                .queue_unaudited(&mut std::mem::replace(after, mine));
+            let actor = ctx
+                .actor
+                .as_deref()
+                .unwrap_or(crate::records::DEFAULT_ACTOR);
+            for event in checked.before {
+                if let Err(e) = self.records.append(actor, event, true) {
+                    after.clear(); // the batch is refused, and its entries
+                    return Err(e);
+                }
+            }
         }
-        let actor = ctx
-            .actor
-            .as_deref()
-            .unwrap_or(crate::records::DEFAULT_ACTOR);
-        for event in checked.before {
-            self.records.append(actor, event, true)?;
-        }
-        Ok((checked.batch, checked.after))
+        Ok(checked.batch)
     }
 
     pub(crate) fn freeze_if_not_empty(&self) -> Result<()> {

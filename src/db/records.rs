@@ -158,7 +158,7 @@ impl Db {
         let name = policy.name().to_string();
         records.change_registry(
             crate::records::DEFAULT_ACTOR,
-            |registry| match registry.policies.contains_key(&name) {
+            |registry| match registry.policies.contains_key(name.as_str()) {
                 true => Err(Error::InvalidArgument(format!(
                     "policy {name:?} is already defined"
                 ))),

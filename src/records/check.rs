@@ -11,7 +11,7 @@
 //! concerns cost a lookup that the bloom filters and the tables'
 //! "holds records" flag usually answer without reading a block.
 
-use super::meta::StoredMeta;
+use super::meta::{MetaRef, StoredMeta};
 use super::policy::{Mode, Policy};
 use super::registry::{Effective, Registry};
 use super::state::{Shown, Unaudited};
@@ -44,9 +44,6 @@ pub(crate) struct Checked {
     pub batch: WriteBatch,
     /// Entries to append and fsync before the WAL write (privileged changes).
     pub before: Vec<AuditEvent>,
-    /// Retention-set entries to queue for the trail once the batch is in
-    /// the WAL.
-    pub after: Vec<Unaudited>,
 }
 
 /// The state a batch is checked against.
@@ -86,7 +83,10 @@ impl Now<'_> {
 
 impl Records {
     /// Checks `batch` (its operations get sequence numbers from
-    /// `first_seq`) and resolves its records-layer requests.
+    /// `first_seq`) and resolves its records-layer requests. The batch's
+    /// retention-set entries, to queue for the trail once it is in the WAL,
+    /// are pushed onto `after` (nothing is pushed if the batch is refused).
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn check_batch(
         &self,
         view: &CheckView<'_>,
@@ -95,6 +95,7 @@ impl Records {
         first_seq: SeqNo,
         ctx: &WriteContext,
         track: bool,
+        after: &mut Vec<Unaudited>,
     ) -> Result<Checked> {
         let registry = self.registry.read();
         let mut checker = Checker {
@@ -106,60 +107,54 @@ impl Records {
                 value: None,
             },
             local: Overlay::new(),
-            track: true,
+            // The overlay serves later operations on the same keys: a batch
+            // of one in a group of one has none.
+            track: track || batch.len() > 1,
             before: Vec::new(),
-            after: Vec::new(),
+            after,
         };
-        let encoded_len = batch.encoded_len();
-        let batch_len = batch.len();
-        // The overlay serves later operations on the same keys: a batch of
-        // one in a group of one has none.
-        checker.track = track || batch.len() > 1;
-        let mut rewritten = batch.has_records();
+        let queued = checker.after.len();
+        // A batch is rebuilt with the resolved metadata when it carries
+        // requests, or when a default policy may turn a plain put into a
+        // record; otherwise the caller's bytes are committed as they are.
+        let mut out = (batch.has_records() || registry.has_default_policies()).then(|| {
+            WriteBatch::with_capacity(batch.encoded_len() + RESOLVED_GROWTH * batch.len())
+        });
         let (payload, flags) = batch.into_inspected();
         let internal =
             |(at, why)| Error::InvalidArgument(format!("internal: batch at {at}: {why}"));
-        let mut resolved: Vec<Resolved> = Vec::with_capacity(batch_len);
-        for op in BatchOps::new(&payload).map_err(internal)? {
-            let op = op.map_err(internal)?;
-            let seq = first_seq + op.seq - 1;
-            let out = checker.op(overlay, op, seq)?;
-            rewritten |= out.2.is_some() && out.0 != ValueKind::Value;
-            resolved.push(out);
+        let mut checked = || -> Result<()> {
+            for op in BatchOps::new(&payload).map_err(internal)? {
+                let op = op.map_err(internal)?;
+                let seq = first_seq + op.seq - 1;
+                checker.op(overlay, op, seq, out.as_mut())?;
+            }
+            Ok(())
+        };
+        if let Err(e) = checked() {
+            checker.after.truncate(queued);
+            return Err(e);
         }
-        let Checker {
-            before,
-            after,
-            local,
-            ..
-        } = checker;
+        let Checker { before, local, .. } = checker;
         drop(registry);
         overlay.extend(local);
-        let batch = if rewritten {
-            let mut out = WriteBatch::with_capacity(encoded_len + 64);
-            for (kind, key, meta, value) in &resolved {
-                match (kind, meta) {
-                    (ValueKind::Value, _) => out.put(key, value),
-                    (ValueKind::Tombstone, _) => out.delete(key),
-                    (kind, Some(meta)) => out.push_meta_op(*kind, key, meta, value),
-                    (_, None) => out.delete(key), // unreachable: meta kinds carry meta
-                };
+        let batch = match out {
+            Some(out) => {
+                if let Some(why) = out.validation_error() {
+                    return Err(Error::InvalidArgument(why.to_string()));
+                }
+                out
             }
-            if let Some(why) = out.validation_error() {
-                return Err(Error::InvalidArgument(why.to_string()));
-            }
-            out
-        } else {
-            drop(resolved);
-            WriteBatch::from_inspected(payload, flags)
+            None => WriteBatch::from_inspected(payload, flags),
         };
-        Ok(Checked {
-            batch,
-            before,
-            after,
-        })
+        Ok(Checked { batch, before })
     }
 }
+
+/// Room the resolved batch reserves per operation beyond the caller's
+/// bytes: the dates and mode a resolution adds to a request's metadata
+/// (a default policy's name may need more; the buffer then grows).
+const RESOLVED_GROWTH: usize = 8 + 1 + 8 + 16;
 
 struct Checker<'a> {
     registry: &'a Registry,
@@ -171,11 +166,8 @@ struct Checker<'a> {
     /// Whether to record writes in `local` (false for a lone operation).
     track: bool,
     before: Vec<AuditEvent>,
-    after: Vec<Unaudited>,
+    after: &'a mut Vec<Unaudited>,
 }
-
-/// A resolved operation: kind, key, metadata (for kinds 3 and 4), value.
-type Resolved = (ValueKind, Bytes, Option<StoredMeta>, Bytes);
 
 impl Checker<'_> {
     fn latest(&self, overlay: &Overlay, key: &[u8], records_only: bool) -> Result<Option<Latest>> {
@@ -208,54 +200,72 @@ impl Checker<'_> {
         Ok(Some((latest, Some((meta, effective)))))
     }
 
-    fn op(&mut self, overlay: &Overlay, op: BatchOp, seq: SeqNo) -> Result<Resolved> {
-        let key = op.key.clone();
+    /// Checks one operation and appends its resolution to `out` (when the
+    /// batch is being rebuilt).
+    fn op(
+        &mut self,
+        overlay: &Overlay,
+        op: BatchOp,
+        seq: SeqNo,
+        out: Option<&mut WriteBatch>,
+    ) -> Result<()> {
+        let key = op.key;
         match op.kind {
             ValueKind::Value => match self.registry.default_policy(&key) {
                 Some(policy) => {
-                    let request = StoredMeta {
-                        policy: Some(policy.to_string()),
-                        ..StoredMeta::default()
+                    let request = MetaRef {
+                        policy: Some(policy),
+                        ..MetaRef::default()
                     };
-                    self.put_record(overlay, key, request, op.value, seq)
+                    self.put_record(overlay, key, request, op.value, seq, out)
                 }
                 None => {
                     self.check_replace(overlay, &key, BypassAction::Overwrite)?;
-                    let latest = Latest {
-                        seq,
-                        kind: ValueKind::Value,
-                        value: op.value.clone(),
-                        update: None,
-                    };
-                    if self.track {
-                        self.local.insert(key.clone(), Some(latest));
+                    if let Some(out) = out {
+                        out.put(&key, &op.value);
                     }
-                    Ok((ValueKind::Value, key, None, op.value))
+                    if self.track {
+                        let latest = Latest {
+                            seq,
+                            kind: ValueKind::Value,
+                            value: op.value,
+                            update: None,
+                        };
+                        self.local.insert(key, Some(latest));
+                    }
+                    Ok(())
                 }
             },
             ValueKind::Tombstone => {
                 self.check_replace(overlay, &key, BypassAction::Delete)?;
-                if self.track {
-                    self.local.insert(key.clone(), None);
+                if let Some(out) = out {
+                    out.delete(&key);
                 }
-                Ok((ValueKind::Tombstone, key, None, Bytes::new()))
+                if self.track {
+                    self.local.insert(key, None);
+                }
+                Ok(())
             }
             ValueKind::Record => {
-                let (request, value) = StoredMeta::split_record(&op.value)
+                let (mut request, value) = MetaRef::split_record(&op.value)
                     .map_err(|why| Error::InvalidArgument(format!("internal: {why}")))?;
-                let request = match request.policy {
-                    Some(_) => request,
-                    None => StoredMeta {
-                        policy: self.registry.default_policy(&key).map(str::to_string),
-                        ..request
-                    },
-                };
-                self.put_record(overlay, key, request, value, seq)
+                if request.policy.is_none() {
+                    request.policy = self.registry.default_policy(&key);
+                }
+                self.put_record(overlay, key, request, value, seq, out)
             }
             ValueKind::RetentionUpdate => {
                 let request = StoredMeta::decode_update(&op.value)
                     .map_err(|why| Error::InvalidArgument(format!("internal: {why}")))?;
-                self.update(overlay, key, request)
+                let meta = self.update(overlay, key.clone(), request)?;
+                let Some(out) = out else {
+                    // A batch with an update has records, so it is rebuilt.
+                    return Err(Error::InvalidArgument(
+                        "internal: a retention update in a batch without records".into(),
+                    ));
+                };
+                out.push_meta_op(ValueKind::RetentionUpdate, &key, meta.as_ref(), &[]);
+                Ok(())
             }
         }
     }
@@ -303,39 +313,25 @@ impl Checker<'_> {
         &mut self,
         overlay: &Overlay,
         key: Bytes,
-        request: StoredMeta,
+        request: MetaRef<'_>,
         value: Bytes,
         seq: SeqNo,
-    ) -> Result<Resolved> {
+        out: Option<&mut WriteBatch>,
+    ) -> Result<()> {
         self.check_replace(overlay, &key, BypassAction::Overwrite)?;
         let now = self.now.get()?;
-        let policy = match &request.policy {
-            Some(name) => Some(self.registry.policies.get(name).ok_or_else(|| {
+        let policy = match request.policy {
+            Some(name) => Some(self.registry.policies.get_key_value(name).ok_or_else(|| {
                 Error::InvalidArgument(format!("unknown retention policy {name:?}"))
             })?),
             None => None,
         };
-        let meta = resolve_new(request, policy, now, self.ctx.actor.clone())?;
-        let effective = self.registry.effective(&key, &meta);
-        // Content hash, encoding and chaining happen off the commit path
-        // (`Records::drain_unaudited`).
-        self.after.push(Unaudited {
-            time: now,
-            actor: self.ctx.actor.clone(),
-            event: AuditEvent::RetentionSet {
-                record_seq: seq,
-                key: key.to_vec(),
-                retain_until: effective.retain_until,
-                mode: effective.mode.map(audit_mode),
-                expires_at: effective.expires_at,
-                policy: meta.policy.clone(),
-                event_pending: effective.event_pending.clone(),
-                content_hash: None,
-            },
-            value: value.clone(),
-        });
+        let meta = resolve_new(request, policy.map(|p| p.1), now, self.ctx.actor.as_deref())?;
+        let dates = self.registry.effective_of(&key, meta, policy.map(|p| p.1));
+        let spans = out.and_then(|out| out.push_record(&key, meta, &value));
         if self.track {
-            let mut stored = meta.encode();
+            let mut stored = Vec::with_capacity(meta.encoded_len() + value.len());
+            meta.encode_into(&mut stored);
             stored.extend_from_slice(&value);
             let latest = Latest {
                 seq,
@@ -345,12 +341,24 @@ impl Checker<'_> {
             };
             self.local.insert(key.clone(), Some(latest));
         }
-        Ok((ValueKind::Record, key, Some(meta), value))
+        // Content hash, event, encoding and chaining happen off the commit
+        // path (`Records::drain_unaudited`).
+        self.after.push(Unaudited {
+            time: now,
+            actor: self.ctx.actor.clone(),
+            record_seq: seq,
+            key,
+            dates,
+            policy: policy.map(|p| std::sync::Arc::clone(p.0)),
+            value,
+            spans,
+        });
+        Ok(())
     }
 
     /// A metadata-only change: extend (rule 2), shorten or remove
     /// (Governance with bypass), mode change (rule 3).
-    fn update(&mut self, overlay: &Overlay, key: Bytes, request: StoredMeta) -> Result<Resolved> {
+    fn update(&mut self, overlay: &Overlay, key: Bytes, request: StoredMeta) -> Result<StoredMeta> {
         let Some((latest, meta)) = self.current(overlay, &key, false)? else {
             return Err(Error::InvalidArgument(format!(
                 "no record {} to change the retention of",
@@ -482,26 +490,25 @@ impl Checker<'_> {
         }
         meta.actor = self.ctx.actor.clone();
         meta.clear = false;
-        let encoded = Bytes::from(meta.encode());
-        let changed = Latest {
-            update: Some(encoded),
-            ..latest
-        };
         if self.track {
-            self.local.insert(key.clone(), Some(changed));
+            let changed = Latest {
+                update: Some(Bytes::from(meta.encode())),
+                ..latest
+            };
+            self.local.insert(key, Some(changed));
         }
-        Ok((ValueKind::RetentionUpdate, key, Some(meta), Bytes::new()))
+        Ok(meta)
     }
 }
 
 /// The stored metadata of a new record: explicit dates combined with the
 /// policy's creation clauses (latest wins), checked (rule 7).
-fn resolve_new(
-    request: StoredMeta,
+fn resolve_new<'a>(
+    request: MetaRef<'a>,
     policy: Option<&Policy>,
     now: i64,
-    actor: Option<String>,
-) -> Result<StoredMeta> {
+    actor: Option<&'a str>,
+) -> Result<MetaRef<'a>> {
     let past = |what: &str, t: i64| {
         Error::InvalidArgument(format!(
             "{what} {} is not in the future",
@@ -541,7 +548,7 @@ fn resolve_new(
         .mode
         .or(policy.map(Policy::mode))
         .filter(|_| retain_until.is_some() || policy.is_some());
-    Ok(StoredMeta {
+    Ok(MetaRef {
         written_at: now,
         retain_until,
         mode,

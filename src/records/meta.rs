@@ -60,7 +60,20 @@ pub(crate) struct StoredMeta {
     pub clear: bool,
 }
 
-impl StoredMeta {
+/// Metadata borrowed from an encoding or from a [`StoredMeta`]: what the
+/// commit path reads and writes without allocating its texts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct MetaRef<'a> {
+    pub written_at: i64,
+    pub retain_until: Option<i64>,
+    pub mode: Option<Mode>,
+    pub expires_at: Option<i64>,
+    pub policy: Option<&'a str>,
+    pub actor: Option<&'a str>,
+    pub clear: bool,
+}
+
+impl<'a> MetaRef<'a> {
     /// Appends the encoding.
     pub(crate) fn encode_into(&self, out: &mut impl BufMut) {
         let mut flags = 0;
@@ -88,40 +101,26 @@ impl StoredMeta {
         if let Some(t) = self.expires_at {
             out.put_i64_le(t);
         }
-        for text in [&self.policy, &self.actor].into_iter().flatten() {
+        for text in [self.policy, self.actor].into_iter().flatten() {
             debug_assert!(text.len() <= META_TEXT_MAX, "checked by the write path");
             out.put_u16_le(text.len().min(usize::from(u16::MAX)) as u16);
             out.put_slice(&text.as_bytes()[..text.len().min(usize::from(u16::MAX))]);
         }
     }
 
-    /// The encoding as a buffer.
-    pub(crate) fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.encoded_len());
-        self.encode_into(&mut out);
-        out
-    }
-
     /// Bytes `encode_into` appends.
     pub(crate) fn encoded_len(&self) -> usize {
-        let text = |t: &Option<String>| t.as_ref().map_or(0, |t| 2 + t.len());
+        let text = |t: Option<&str>| t.map_or(0, |t| 2 + t.len());
         10 + 8 * usize::from(self.retain_until.is_some())
             + usize::from(self.mode.is_some())
             + 8 * usize::from(self.expires_at.is_some())
-            + text(&self.policy)
-            + text(&self.actor)
+            + text(self.policy)
+            + text(self.actor)
     }
 
-    /// The most bytes `encode_into` appends for metadata with this policy
-    /// and actor: every date and the mode present.
-    pub(crate) fn encoded_len_max(policy: Option<&str>, actor: Option<&str>) -> usize {
-        let text = |t: Option<&str>| t.map_or(0, |t| 2 + t.len());
-        10 + 8 + 1 + 8 + text(policy) + text(actor)
-    }
-
-    /// Decodes metadata from the front of `bytes`; returns it and the
-    /// number of bytes it took.
-    pub(crate) fn decode(bytes: &Bytes) -> Result<(StoredMeta, usize), String> {
+    /// Decodes metadata from the front of `bytes`, borrowing its texts;
+    /// returns it and the number of bytes it took.
+    pub(crate) fn decode(bytes: &'a Bytes) -> Result<(MetaRef<'a>, usize), String> {
         let mut r = ByteReader::new(bytes);
         let at = |(pos, why): (usize, String)| format!("record metadata at byte {pos}: {why}");
         let version = r.u8().map_err(at)?;
@@ -132,10 +131,10 @@ impl StoredMeta {
         if flags & !F_KNOWN != 0 {
             return Err(format!("record metadata has unknown flags {flags:#04x}"));
         }
-        let mut meta = StoredMeta {
+        let mut meta = MetaRef {
             written_at: r.i64().map_err(at)?,
             clear: flags & F_CLEAR != 0,
-            ..StoredMeta::default()
+            ..MetaRef::default()
         };
         if flags & F_RETAIN != 0 {
             meta.retain_until = Some(r.i64().map_err(at)?);
@@ -156,10 +155,75 @@ impl StoredMeta {
                 let raw = r.slice_exact(len).map_err(at)?;
                 let text = std::str::from_utf8(raw)
                     .map_err(|_| "record metadata: text is not UTF-8".to_string())?;
-                *slot = Some(text.to_owned());
+                *slot = Some(text);
             }
         }
         Ok((meta, r.pos()))
+    }
+
+    /// Splits a `Record` entry's stored value into borrowed metadata and
+    /// the user value (a slice of the same buffer).
+    pub(crate) fn split_record(stored: &'a Bytes) -> Result<(MetaRef<'a>, Bytes), String> {
+        let (meta, len) = MetaRef::decode(stored)?;
+        Ok((meta, stored.slice(len..)))
+    }
+
+    /// An owned copy.
+    pub(crate) fn to_owned(self) -> StoredMeta {
+        StoredMeta {
+            written_at: self.written_at,
+            retain_until: self.retain_until,
+            mode: self.mode,
+            expires_at: self.expires_at,
+            policy: self.policy.map(str::to_owned),
+            actor: self.actor.map(str::to_owned),
+            clear: self.clear,
+        }
+    }
+}
+
+impl StoredMeta {
+    /// The borrowed form.
+    pub(crate) fn as_ref(&self) -> MetaRef<'_> {
+        MetaRef {
+            written_at: self.written_at,
+            retain_until: self.retain_until,
+            mode: self.mode,
+            expires_at: self.expires_at,
+            policy: self.policy.as_deref(),
+            actor: self.actor.as_deref(),
+            clear: self.clear,
+        }
+    }
+
+    /// Appends the encoding.
+    pub(crate) fn encode_into(&self, out: &mut impl BufMut) {
+        self.as_ref().encode_into(out);
+    }
+
+    /// The encoding as a buffer.
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.encoded_len());
+        self.encode_into(&mut out);
+        out
+    }
+
+    /// Bytes `encode_into` appends.
+    pub(crate) fn encoded_len(&self) -> usize {
+        self.as_ref().encoded_len()
+    }
+
+    /// The most bytes `encode_into` appends for metadata with this policy
+    /// and actor: every date and the mode present.
+    pub(crate) fn encoded_len_max(policy: Option<&str>, actor: Option<&str>) -> usize {
+        let text = |t: Option<&str>| t.map_or(0, |t| 2 + t.len());
+        10 + 8 + 1 + 8 + text(policy) + text(actor)
+    }
+
+    /// Decodes metadata from the front of `bytes`; returns it and the
+    /// number of bytes it took.
+    pub(crate) fn decode(bytes: &Bytes) -> Result<(StoredMeta, usize), String> {
+        MetaRef::decode(bytes).map(|(meta, len)| (meta.to_owned(), len))
     }
 
     /// Splits a `Record` entry's stored value into metadata and user value

@@ -142,7 +142,7 @@ impl Retention {
 
     /// The request the batch carries to the commit leader; the checks that
     /// need no database state are done here (rule 7).
-    pub(crate) fn to_request(&self) -> std::result::Result<StoredMeta, String> {
+    pub(crate) fn to_request(&self) -> std::result::Result<meta::MetaRef<'_>, String> {
         if let (Some(retain), Some(expires)) = (self.retain_until, self.expires_at) {
             if expires < retain {
                 return Err(format!(
@@ -161,12 +161,12 @@ impl Retention {
                 ));
             }
         }
-        Ok(StoredMeta {
+        Ok(meta::MetaRef {
             written_at: 0,
             retain_until: self.retain_until.map(Timestamp::as_millis),
             mode: self.mode.or(self.retain_until.map(|_| Mode::Governance)),
             expires_at: self.expires_at.map(Timestamp::as_millis),
-            policy: self.policy.clone(),
+            policy: self.policy.as_deref(),
             actor: None,
             clear: false,
         })

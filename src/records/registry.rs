@@ -14,16 +14,21 @@
 
 use super::events::{EventRegistry, RecordedEvent};
 use super::holds::{Hold, HoldSet, PlacedHold};
-use super::meta::StoredMeta;
+use super::meta::{MetaRef, StoredMeta};
 use super::policy::{Mode, Policy};
 use super::time::Timestamp;
 use crate::audit::{AuditEntry, AuditEvent};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// Policies, defaults, events and holds.
 #[derive(Debug, Default)]
 pub(crate) struct Registry {
-    pub policies: HashMap<String, Policy>,
+    /// By name; the name is shared (`Arc`) so that the commit path can
+    /// hand it to queued audit entries without copying it. (A B-tree: for
+    /// the handful of policies a database has, comparing names is cheaper
+    /// than hashing one.)
+    pub policies: BTreeMap<Arc<str>, Policy>,
     /// Default policy by key prefix.
     pub defaults: BTreeMap<Vec<u8>, String>,
     pub events: EventRegistry,
@@ -57,13 +62,25 @@ impl Registry {
     /// `meta`: its own dates, combined (latest wins) with its policy's
     /// event clauses under the recorded events.
     pub(crate) fn effective(&self, key: &[u8], meta: &StoredMeta) -> Effective {
+        let policy = meta.policy.as_deref().and_then(|p| self.policies.get(p));
+        self.effective_of(key, meta.as_ref(), policy)
+    }
+
+    /// [`Registry::effective`] with the metadata's policy already looked up
+    /// (`None` when it names none, or one not defined).
+    pub(crate) fn effective_of(
+        &self,
+        key: &[u8],
+        meta: MetaRef<'_>,
+        policy: Option<&Policy>,
+    ) -> Effective {
         let mut out = Effective {
             retain_until: meta.retain_until,
             mode: meta.mode,
             expires_at: meta.expires_at,
             event_pending: None,
         };
-        let Some(policy) = meta.policy.as_ref().and_then(|p| self.policies.get(p)) else {
+        let Some(policy) = policy else {
             return out;
         };
         out.mode = out.mode.or(Some(policy.mode()));
@@ -96,6 +113,11 @@ impl Registry {
         out
     }
 
+    /// True when some prefix has a default policy.
+    pub(crate) fn has_default_policies(&self) -> bool {
+        !self.defaults.is_empty()
+    }
+
     /// The default policy of the longest defined prefix of `key`.
     pub(crate) fn default_policy(&self, key: &[u8]) -> Option<&str> {
         if self.defaults.is_empty() {
@@ -113,7 +135,7 @@ impl Registry {
         match &entry.event {
             AuditEvent::PolicyDefined { policy, definition } => {
                 let parsed = Policy::parse_canonical(policy, definition)?;
-                self.policies.insert(policy.clone(), parsed);
+                self.policies.insert(Arc::from(policy.as_str()), parsed);
             }
             AuditEvent::DefaultPolicySet { prefix, policy, .. } => match policy {
                 Some(name) => {

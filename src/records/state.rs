@@ -17,6 +17,7 @@ use super::registry::{Effective, Registry};
 use super::time::{Clock, Timestamp};
 use super::{meta_corruption, Disposal, RecordMeta};
 use crate::audit::{AuditCheckpoint, AuditEntry, AuditEvent, AuditIter, AuditLog};
+use crate::batch::OpSpans;
 use crate::iter::{Resolver, Visible};
 use crate::key::ValueKind;
 use crate::{Error, Result};
@@ -33,17 +34,76 @@ pub(crate) type Shown = (StoredMeta, Effective);
 /// the queue.
 pub(crate) const UNAUDITED_DRAIN_AT: usize = 4096;
 
-/// A committed record's retention-set entry, waiting for the trail: the
-/// event is complete but for its content hash, computed from `value` when
-/// the entry is sealed (off the commit path).
+/// A committed record's retention-set entry, waiting for the trail: what
+/// the commit leader knows, kept as cheap to make as it can be (the key
+/// and value are slices of the committed batch, the policy name is the
+/// registry's shared one); the event, its content hash (from `value`) and
+/// its encoding are made when the entry is sealed, off the commit path.
 #[derive(Debug)]
 pub(crate) struct Unaudited {
     /// The record's `written_at`: the entry's time.
     pub time: i64,
     /// `None`: [`DEFAULT_ACTOR`].
     pub actor: Option<String>,
-    pub event: AuditEvent,
+    pub record_seq: u64,
+    pub key: Bytes,
+    /// The record's effective dates when it was written.
+    pub dates: Effective,
+    pub policy: Option<Arc<str>>,
     pub value: Bytes,
+    /// Where `key` and `value` lie in the batch the leader committed: once
+    /// it is sealed, [`Unaudited::rebase`] re-slices them from it.
+    pub spans: Option<OpSpans>,
+}
+
+impl Unaudited {
+    /// Points `key` and `value` into the committed batch's sealed payload,
+    /// which the memtable keeps alive anyway, instead of the caller's
+    /// batch: the background thread that drops this entry then frees
+    /// nothing the writer allocated (a free across threads contends for
+    /// the allocator's lock with the writer).
+    pub(crate) fn rebase(&mut self, payload: &Bytes) {
+        let Some(spans) = self.spans.take() else {
+            return;
+        };
+        if spans.key.end <= payload.len() && spans.value.end <= payload.len() {
+            debug_assert_eq!(payload[spans.key.clone()], self.key[..]);
+            debug_assert_eq!(payload[spans.value.clone()], self.value[..]);
+            self.key = payload.slice(spans.key);
+            self.value = payload.slice(spans.value);
+        }
+    }
+
+    /// The trail's event for this record, content hash included.
+    fn into_event(self) -> AuditEvent {
+        retention_set_event(
+            self.record_seq,
+            &self.key,
+            self.dates,
+            self.policy.map(|p| p.to_string()),
+            &self.value,
+        )
+    }
+}
+
+/// The retention-set event of the record version `record_seq`.
+fn retention_set_event(
+    record_seq: u64,
+    key: &[u8],
+    dates: Effective,
+    policy: Option<String>,
+    value: &[u8],
+) -> AuditEvent {
+    AuditEvent::RetentionSet {
+        record_seq,
+        key: key.to_vec(),
+        retain_until: dates.retain_until,
+        mode: dates.mode.map(super::check::audit_mode),
+        expires_at: dates.expires_at,
+        policy,
+        event_pending: dates.event_pending,
+        content_hash: Some(super::check::content_hash(value)),
+    }
 }
 
 /// The actor recorded when a write names none.
@@ -194,16 +254,7 @@ impl Records {
                 StoredMeta::split_record(stored).map_err(|why| meta_corruption(key, why))?;
             self.observe(meta.written_at);
             let effective = self.registry.read().effective(key, &meta);
-            let event = AuditEvent::RetentionSet {
-                record_seq: *seq,
-                key: key.to_vec(),
-                retain_until: effective.retain_until,
-                mode: effective.mode.map(super::check::audit_mode),
-                expires_at: effective.expires_at,
-                policy: meta.policy.clone(),
-                event_pending: effective.event_pending.clone(),
-                content_hash: Some(super::check::content_hash(&value)),
-            };
+            let event = retention_set_event(*seq, key, effective, meta.policy.clone(), &value);
             let actor = meta.actor.clone().unwrap_or_else(|| DEFAULT_ACTOR.into());
             self.append(&actor, event, false)?;
         }
@@ -348,13 +399,13 @@ impl Records {
     /// Queues the retention-set entries of records just committed.
     /// Returns true when the queue is long enough for the background
     /// threads to drain it.
-    pub(crate) fn queue_unaudited(&self, records: Vec<Unaudited>) -> bool {
+    pub(crate) fn queue_unaudited(&self, records: &mut Vec<Unaudited>) -> bool {
         if records.is_empty() {
             return false;
         }
         let mut queue = self.unaudited.lock();
         let before = queue.len();
-        queue.extend(records);
+        queue.append(records);
         // Wake the background threads once, when the queue crosses the mark.
         before < UNAUDITED_DRAIN_AT && queue.len() >= UNAUDITED_DRAIN_AT
     }
@@ -390,16 +441,9 @@ impl Records {
         queued: impl Iterator<Item = Unaudited>,
     ) -> Result<()> {
         for mut record in queued {
-            if let AuditEvent::RetentionSet { content_hash, .. } = &mut record.event {
-                *content_hash = Some(super::check::content_hash(&record.value));
-            }
             let time = record.time.max(audit.last_time());
-            audit.append_with(
-                time,
-                record.actor.unwrap_or_else(|| DEFAULT_ACTOR.into()),
-                record.event,
-                false,
-            )?;
+            let actor = record.actor.take().unwrap_or_else(|| DEFAULT_ACTOR.into());
+            audit.append_with(time, actor, record.into_event(), false)?;
         }
         Ok(())
     }
