@@ -1,7 +1,8 @@
 //! Instruction-count probe for the cost of the records layer on plain
 //! puts and gets, and of retention puts (run under
 //! `valgrind --tool=callgrind`): `records_cost plain N` or
-//! `records_cost retention N`.
+//! `records_cost retention N`; a third argument `no-gets` skips the gets
+//! (to profile the puts alone).
 
 use holdfast::{Db, Options};
 
@@ -39,16 +40,24 @@ fn main() -> holdfast::Result<()> {
     let put_secs = started.elapsed().as_secs_f64();
     let started = std::time::Instant::now();
     let mut found = 0;
-    for i in 0..n {
+    let gets = if args.get(3).map(String::as_str) == Some("no-gets") {
+        0
+    } else {
+        n
+    };
+    for i in 0..gets {
         found += usize::from(db.get(key(i))?.is_some());
     }
     let get_secs = started.elapsed().as_secs_f64();
-    assert_eq!(found as u64, n);
+    assert_eq!(found as u64, gets);
+    let stats = db.stats();
     println!(
-        "{mode} n={n} put {:.0} ops/s (flush {:.0} ms) get {:.0} ops/s",
+        "{mode} n={n} put {:.0} ops/s (flush {:.0} ms, slowdowns {} ms, stalls {} ms) get {:.0} ops/s",
         n as f64 / put_secs,
         (put_secs - loop_secs) * 1e3,
-        n as f64 / get_secs
+        stats.slowdown_micros / 1000,
+        stats.stall_micros / 1000,
+        gets as f64 / get_secs
     );
     db.close()?;
     let _ = std::fs::remove_dir_all(&dir);

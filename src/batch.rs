@@ -181,6 +181,69 @@ impl WriteBatch {
         })
     }
 
+    /// The operation of a one-operation batch, borrowed from the encoding:
+    /// kind, key and stored value. `None` for any other batch.
+    pub(crate) fn only_op(&self) -> Option<(ValueKind, &[u8], &[u8])> {
+        if self.count != 1 || self.invalid.is_some() {
+            return None;
+        }
+        let op = self.buf.get(BATCH_HEADER_LEN..)?;
+        let kind = ValueKind::from_u8(*op.first()?)?;
+        let len_at = |at: usize| -> Option<usize> {
+            Some(u32::from_le_bytes(op.get(at..at + 4)?.try_into().ok()?) as usize)
+        };
+        let key_len = len_at(1)?;
+        let key = op.get(5..5 + key_len)?;
+        if kind == ValueKind::Tombstone {
+            return Some((kind, key, &[]));
+        }
+        let value_len = len_at(5 + key_len)?;
+        let value = op.get(9 + key_len..9 + key_len + value_len)?;
+        Some((kind, key, value))
+    }
+
+    /// Resolves a one-operation batch in place (the commit leader's common
+    /// case, which then copies nothing): its put becomes a `Record` whose
+    /// stored value is `meta` followed by the user value, which is the
+    /// op's stored value less its first `replaced` bytes (a request's
+    /// metadata; 0 for a plain put). Returns where key and user value now
+    /// lie; `None`, with the batch unchanged, if it is not a one-put batch
+    /// or the result would pass the batch limit.
+    pub(crate) fn resolve_only_op(
+        &mut self,
+        replaced: usize,
+        meta: crate::records::meta::MetaRef<'_>,
+    ) -> Option<OpSpans> {
+        let (kind, key, stored) = self.only_op()?;
+        if kind == ValueKind::Tombstone || replaced > stored.len() {
+            return None;
+        }
+        let (key_len, user_len) = (key.len(), stored.len() - replaced);
+        let len_at = BATCH_HEADER_LEN + 5 + key_len;
+        let value_at = len_at + 4;
+        let old_end = value_at + stored.len();
+        let meta_len = meta.encoded_len();
+        let new_end = value_at + meta_len + user_len;
+        if old_end != self.buf.len() || new_end > BATCH_BYTES_MAX {
+            return None;
+        }
+        if new_end > old_end {
+            self.buf.resize(new_end, 0);
+        }
+        self.buf
+            .copy_within(value_at + replaced..old_end, value_at + meta_len);
+        self.buf.truncate(new_end);
+        meta.encode_into(&mut &mut self.buf[value_at..value_at + meta_len]);
+        let stored_len = (meta_len + user_len) as u32; // < BATCH_BYTES_MAX
+        self.buf[len_at..value_at].copy_from_slice(&stored_len.to_le_bytes());
+        self.buf[BATCH_HEADER_LEN] = ValueKind::Record as u8;
+        self.records = true;
+        Some(OpSpans {
+            key: BATCH_HEADER_LEN + 5..len_at,
+            value: new_end - user_len..new_end,
+        })
+    }
+
     /// Appends an operation of a metadata-carrying kind with its stored
     /// value as it is (fuzzing re-encodes decoded payloads with it).
     #[doc(hidden)]
@@ -500,6 +563,48 @@ mod tests {
         // A refused operation has no spans.
         let mut refused = WriteBatch::new();
         assert!(refused.push_record(b"", meta, b"v").is_none());
+    }
+
+    #[test]
+    fn a_one_put_batch_is_resolved_in_place() {
+        use crate::records::meta::MetaRef;
+        let resolved = MetaRef {
+            written_at: 1_000,
+            retain_until: Some(2_000),
+            expires_at: Some(3_000),
+            policy: Some("invoice"),
+            ..MetaRef::default()
+        };
+        let request = MetaRef {
+            policy: Some("a-much-longer-policy-name"),
+            ..MetaRef::default()
+        };
+        let mut requested = WriteBatch::new();
+        requested.push_record(b"key", request, b"user value");
+        let mut plain = WriteBatch::new();
+        plain.put("key", "user value");
+        // A request's metadata longer than the resolution (the batch
+        // shrinks) and a plain put gaining metadata (it grows).
+        for (mut batch, replaced) in [(requested, request.encoded_len()), (plain, 0)] {
+            let spans = batch.resolve_only_op(replaced, resolved).unwrap();
+            assert!(batch.has_records());
+            let payload = batch.seal(9);
+            assert_eq!(&payload[spans.key], b"key");
+            assert_eq!(&payload[spans.value], b"user value");
+            let ops = decode_batch(&payload).unwrap().ops;
+            assert_eq!(ops.len(), 1);
+            assert_eq!((ops[0].seq, ops[0].kind), (9, ValueKind::Record));
+            let (meta, value) = MetaRef::split_record(&ops[0].value).unwrap();
+            assert_eq!((meta, &value[..]), (resolved, &b"user value"[..]));
+        }
+        // Not a one-put batch: nothing changes.
+        let mut two = WriteBatch::new();
+        two.put("a", "1").put("b", "2");
+        assert!(two.resolve_only_op(0, resolved).is_none());
+        let mut delete = WriteBatch::new();
+        delete.delete("a");
+        assert!(delete.resolve_only_op(0, resolved).is_none());
+        assert!(delete.only_op().is_some_and(|op| op.0 == ValueKind::Tombstone));
     }
 
     #[test]

@@ -14,13 +14,29 @@ pub(crate) type DecodeError = (usize, String);
 
 /// A cursor over untrusted bytes.
 pub(crate) struct ByteReader<'a> {
-    buf: &'a Bytes,
+    buf: &'a [u8],
+    /// The `Bytes` that `buf` is, for slicing without a copy (`None` for a
+    /// reader over a plain slice, whose `bytes` calls copy).
+    owner: Option<&'a Bytes>,
     pos: usize,
 }
 
 impl<'a> ByteReader<'a> {
     pub(crate) fn new(buf: &'a Bytes) -> Self {
-        ByteReader { buf, pos: 0 }
+        ByteReader {
+            buf,
+            owner: Some(buf),
+            pos: 0,
+        }
+    }
+
+    /// A reader over a borrowed slice (its `bytes` results are copies).
+    pub(crate) fn over(buf: &'a [u8]) -> Self {
+        ByteReader {
+            buf,
+            owner: None,
+            pos: 0,
+        }
     }
 
     /// Offset of the next byte to read.
@@ -78,8 +94,7 @@ impl<'a> ByteReader<'a> {
         if len > remaining {
             return Err((self.pos, format!("needs {len} bytes, {remaining} remain")));
         }
-        let buf: &'a [u8] = self.buf;
-        let out = &buf[self.pos..self.pos + len];
+        let out = &self.buf[self.pos..self.pos + len];
         self.pos += len;
         Ok(out)
     }
@@ -87,8 +102,11 @@ impl<'a> ByteReader<'a> {
     /// The next `len` bytes, sliced without copying.
     pub(crate) fn bytes_exact(&mut self, len: usize) -> Result<Bytes, DecodeError> {
         let start = self.pos;
-        self.slice_exact(len)?;
-        Ok(self.buf.slice(start..start + len))
+        let slice = self.slice_exact(len)?;
+        Ok(match self.owner {
+            Some(owner) => owner.slice(start..start + len),
+            None => Bytes::copy_from_slice(slice),
+        })
     }
 }
 

@@ -17,13 +17,14 @@ use super::registry::{Effective, Registry};
 use super::state::{Shown, Unaudited};
 use super::Records;
 use crate::audit::{AuditEvent, BypassAction, RetentionMode};
-use crate::batch::{BatchOp, BatchOps, WriteBatch};
+use crate::batch::{BatchOp, BatchOps, OpSpans, WriteBatch};
 use crate::db::{Latest, SuperVersion};
 use crate::key::{SeqNo, ValueKind};
 use crate::{Error, Result};
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// What a writer asks of the records layer with its batch.
 #[derive(Clone, Debug, Default)]
@@ -114,6 +115,17 @@ impl Records {
             after,
         };
         let queued = checker.after.len();
+        let mut batch = batch;
+        if !checker.track {
+            if let Some(done) = checker.one_put_in_place(overlay, &mut batch, first_seq) {
+                if let Err(e) = done {
+                    checker.after.truncate(queued);
+                    return Err(e);
+                }
+                let before = checker.before;
+                return Ok(Checked { batch, before });
+            }
+        }
         // A batch is rebuilt with the resolved metadata when it carries
         // requests, or when a default policy may turn a plain put into a
         // record; otherwise the caller's bytes are committed as they are.
@@ -169,7 +181,16 @@ struct Checker<'a> {
     after: &'a mut Vec<Unaudited>,
 }
 
-impl Checker<'_> {
+/// A new record version, checked and resolved.
+struct ResolvedRecord<'a> {
+    meta: MetaRef<'a>,
+    dates: Effective,
+    /// The registry's name of the record's policy.
+    policy: Option<&'a Arc<str>>,
+    now: i64,
+}
+
+impl<'a> Checker<'a> {
     fn latest(&self, overlay: &Overlay, key: &[u8], records_only: bool) -> Result<Option<Latest>> {
         match self.local.get(key) {
             Some(found) => Ok(found.clone()),
@@ -308,7 +329,44 @@ impl Checker<'_> {
         }
     }
 
-    /// A record written with retention: checks, then resolves the dates.
+    /// The common case: a batch of one put with retention, or of one plain
+    /// put under a default policy, in a group of its own (nothing to
+    /// track) — checked, then resolved by patching the caller's batch in
+    /// place, so nothing is copied. `None`, with nothing done, for any
+    /// other batch (and for a damaged request, which the general path
+    /// reports).
+    fn one_put_in_place(
+        &mut self,
+        overlay: &Overlay,
+        batch: &mut WriteBatch,
+        seq: SeqNo,
+    ) -> Option<Result<()>> {
+        let (kind, key, stored) = batch.only_op()?;
+        let (request, replaced) = match kind {
+            ValueKind::Record => MetaRef::decode(stored).ok()?,
+            ValueKind::Value => (MetaRef::default(), 0),
+            ValueKind::Tombstone | ValueKind::RetentionUpdate => return None,
+        };
+        let policy = request.policy.or_else(|| self.registry.default_policy(key));
+        if kind == ValueKind::Value && policy.is_none() {
+            return None;
+        }
+        let resolved = match self.resolve_record(overlay, key, MetaRef { policy, ..request }) {
+            Ok(resolved) => resolved,
+            Err(e) => return Some(Err(e)),
+        };
+        let Some(spans) = batch.resolve_only_op(replaced, resolved.meta) else {
+            return Some(Err(Error::InvalidArgument(format!(
+                "batch would exceed {} bytes",
+                crate::BATCH_BYTES_MAX
+            ))));
+        };
+        // Key and value are sliced from the sealed batch (`rebase`).
+        self.queue_set(resolved, seq, Bytes::new(), Bytes::new(), Some(spans));
+        Some(Ok(()))
+    }
+
+    /// A record written with retention, in a batch being rebuilt (`out`).
     fn put_record(
         &mut self,
         overlay: &Overlay,
@@ -318,20 +376,11 @@ impl Checker<'_> {
         seq: SeqNo,
         out: Option<&mut WriteBatch>,
     ) -> Result<()> {
-        self.check_replace(overlay, &key, BypassAction::Overwrite)?;
-        let now = self.now.get()?;
-        let policy = match request.policy {
-            Some(name) => Some(self.registry.policies.get_key_value(name).ok_or_else(|| {
-                Error::InvalidArgument(format!("unknown retention policy {name:?}"))
-            })?),
-            None => None,
-        };
-        let meta = resolve_new(request, policy.map(|p| p.1), now, self.ctx.actor.as_deref())?;
-        let dates = self.registry.effective_of(&key, meta, policy.map(|p| p.1));
-        let spans = out.and_then(|out| out.push_record(&key, meta, &value));
+        let resolved = self.resolve_record(overlay, &key, request)?;
+        let spans = out.and_then(|out| out.push_record(&key, resolved.meta, &value));
         if self.track {
-            let mut stored = Vec::with_capacity(meta.encoded_len() + value.len());
-            meta.encode_into(&mut stored);
+            let mut stored = Vec::with_capacity(resolved.meta.encoded_len() + value.len());
+            resolved.meta.encode_into(&mut stored);
             stored.extend_from_slice(&value);
             let latest = Latest {
                 seq,
@@ -341,19 +390,58 @@ impl Checker<'_> {
             };
             self.local.insert(key.clone(), Some(latest));
         }
-        // Content hash, event, encoding and chaining happen off the commit
-        // path (`Records::drain_unaudited`).
+        self.queue_set(resolved, seq, key, value, spans);
+        Ok(())
+    }
+
+    /// Rules 1, 2 and 4 for a new version of `key`, then its dates: the
+    /// request's, the policy's and the clock's (rule 7).
+    fn resolve_record(
+        &mut self,
+        overlay: &Overlay,
+        key: &[u8],
+        request: MetaRef<'_>,
+    ) -> Result<ResolvedRecord<'a>> {
+        self.check_replace(overlay, key, BypassAction::Overwrite)?;
+        let now = self.now.get()?;
+        let (registry, ctx): (&'a Registry, &'a WriteContext) = (self.registry, self.ctx);
+        let policy = match request.policy {
+            Some(name) => Some(registry.policies.get_key_value(name).ok_or_else(|| {
+                Error::InvalidArgument(format!("unknown retention policy {name:?}"))
+            })?),
+            None => None,
+        };
+        let named = policy.map(|(name, policy)| (&**name, policy));
+        let meta = resolve_new(request, named, now, ctx.actor.as_deref())?;
+        Ok(ResolvedRecord {
+            meta,
+            dates: registry.effective_of(key, meta, policy.map(|p| p.1)),
+            policy: policy.map(|p| p.0),
+            now,
+        })
+    }
+
+    /// Queues the record's retention-set entry; its content hash, event,
+    /// encoding and chaining happen off the commit path
+    /// (`Records::drain_unaudited`).
+    fn queue_set(
+        &mut self,
+        resolved: ResolvedRecord<'_>,
+        seq: SeqNo,
+        key: Bytes,
+        value: Bytes,
+        spans: Option<OpSpans>,
+    ) {
         self.after.push(Unaudited {
-            time: now,
+            time: resolved.now,
             actor: self.ctx.actor.clone(),
             record_seq: seq,
             key,
-            dates,
-            policy: policy.map(|p| std::sync::Arc::clone(p.0)),
+            dates: resolved.dates,
+            policy: resolved.policy.cloned(),
             value,
             spans,
         });
-        Ok(())
     }
 
     /// A metadata-only change: extend (rule 2), shorten or remove
@@ -504,11 +592,12 @@ impl Checker<'_> {
 /// The stored metadata of a new record: explicit dates combined with the
 /// policy's creation clauses (latest wins), checked (rule 7).
 fn resolve_new<'a>(
-    request: MetaRef<'a>,
-    policy: Option<&Policy>,
+    request: MetaRef<'_>,
+    named: Option<(&'a str, &Policy)>,
     now: i64,
     actor: Option<&'a str>,
 ) -> Result<MetaRef<'a>> {
+    let policy = named.map(|(_, policy)| policy);
     let past = |what: &str, t: i64| {
         Error::InvalidArgument(format!(
             "{what} {} is not in the future",
@@ -553,7 +642,7 @@ fn resolve_new<'a>(
         retain_until,
         mode,
         expires_at,
-        policy: request.policy,
+        policy: named.map(|(name, _)| name),
         actor,
         clear: false,
     })

@@ -120,8 +120,8 @@ impl<'a> MetaRef<'a> {
 
     /// Decodes metadata from the front of `bytes`, borrowing its texts;
     /// returns it and the number of bytes it took.
-    pub(crate) fn decode(bytes: &'a Bytes) -> Result<(MetaRef<'a>, usize), String> {
-        let mut r = ByteReader::new(bytes);
+    pub(crate) fn decode(bytes: &'a [u8]) -> Result<(MetaRef<'a>, usize), String> {
+        let mut r = ByteReader::over(bytes);
         let at = |(pos, why): (usize, String)| format!("record metadata at byte {pos}: {why}");
         let version = r.u8().map_err(at)?;
         if version != META_VERSION {

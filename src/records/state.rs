@@ -52,7 +52,8 @@ pub(crate) struct Unaudited {
     pub policy: Option<Arc<str>>,
     pub value: Bytes,
     /// Where `key` and `value` lie in the batch the leader committed: once
-    /// it is sealed, [`Unaudited::rebase`] re-slices them from it.
+    /// it is sealed, [`Unaudited::rebase`] re-slices them from it (until
+    /// then, a batch resolved in place leaves them empty).
     pub spans: Option<OpSpans>,
 }
 
@@ -66,12 +67,16 @@ impl Unaudited {
         let Some(spans) = self.spans.take() else {
             return;
         };
-        if spans.key.end <= payload.len() && spans.value.end <= payload.len() {
-            debug_assert_eq!(payload[spans.key.clone()], self.key[..]);
-            debug_assert_eq!(payload[spans.value.clone()], self.value[..]);
-            self.key = payload.slice(spans.key);
-            self.value = payload.slice(spans.value);
-        }
+        // The spans were taken from this very buffer before it was sealed
+        // (sealing changes no length): an entry with a placeholder key must
+        // never reach the trail.
+        assert!(
+            spans.key.end <= payload.len() && spans.value.end <= payload.len(),
+            "retention-set spans {spans:?} outside the committed batch of {} bytes",
+            payload.len()
+        );
+        self.key = payload.slice(spans.key);
+        self.value = payload.slice(spans.value);
     }
 
     /// The trail's event for this record, content hash included.
