@@ -604,7 +604,9 @@ mod tests {
         let mut delete = WriteBatch::new();
         delete.delete("a");
         assert!(delete.resolve_only_op(0, resolved).is_none());
-        assert!(delete.only_op().is_some_and(|op| op.0 == ValueKind::Tombstone));
+        assert!(delete
+            .only_op()
+            .is_some_and(|op| op.0 == ValueKind::Tombstone));
     }
 
     #[test]

@@ -11,7 +11,34 @@ use crate::table::{Table, TableOptions};
 use crate::Result;
 use parking_lot::Mutex;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
+
+/// Hashes a table's file number — a counter the engine assigns, never
+/// chosen by an outsider — with one multiplication. The cache is probed
+/// for every table a read or write check looks at, and SipHash cost more
+/// than the rest of the probe.
+#[derive(Default)]
+struct FileNumberHasher(u64);
+
+impl Hasher for FileNumberHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Not used by `u64` keys; FNV-1a keeps it a correct hash anyway.
+        for &byte in bytes {
+            self.0 = (self.0 ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+type ByFileNumber<V> = HashMap<u64, V, BuildHasherDefault<FileNumberHasher>>;
 
 #[derive(Debug)]
 struct Slot {
@@ -25,7 +52,7 @@ pub(crate) struct TableCache {
     fs: Arc<dyn FileSystem>,
     options: TableOptions,
     capacity: usize,
-    open: Mutex<(HashMap<u64, Slot>, u64)>,
+    open: Mutex<(ByFileNumber<Slot>, u64)>,
 }
 
 impl TableCache {
@@ -34,7 +61,7 @@ impl TableCache {
             fs,
             options,
             capacity: capacity.max(1),
-            open: Mutex::new((HashMap::new(), 0)),
+            open: Mutex::new((ByFileNumber::default(), 0)),
         }
     }
 
