@@ -372,15 +372,18 @@ impl Engine {
         let checked =
             self.records
                 .check_batch(&view, overlay, batch, first_seq, ctx, checks.track, after)?;
-        if checked.batch.has_records() {
-            self.records.engage();
-        }
         if !checked.before.is_empty() {
-            // The earlier batches' entries go first; this batch's stay
-            // with the group (its WAL write may still fail).
+            // The trail keeps commit order: the group's earlier batches'
+            // entries go in before this batch's privileged ones (like those,
+            // they then stand even if the group's WAL write fails); this
+            // batch's own entries wait for it.
             let mine = after.split_off(earlier);
-            self.records
-                .queue_unaudited(&mut std::mem::replace(after, mine));
+            if self
+                .records
+                .queue_unaudited(&mut std::mem::replace(after, mine))
+            {
+                self.background.notify_work();
+            }
             let actor = ctx
                 .actor
                 .as_deref()
@@ -391,6 +394,12 @@ impl Engine {
                     return Err(e);
                 }
             }
+        }
+        // Nothing refuses the batch any more: later batches of the group
+        // see its writes.
+        overlay.extend(checked.local);
+        if checked.batch.has_records() {
+            self.records.engage();
         }
         Ok(checked.batch)
     }

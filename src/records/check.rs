@@ -45,6 +45,9 @@ pub(crate) struct Checked {
     pub batch: WriteBatch,
     /// Entries to append and fsync before the WAL write (privileged changes).
     pub before: Vec<AuditEvent>,
+    /// The batch's own writes, for the group's overlay: the caller merges
+    /// them once nothing can refuse the batch any more.
+    pub local: Overlay,
 }
 
 /// The state a batch is checked against.
@@ -86,12 +89,13 @@ impl Records {
     /// Checks `batch` (its operations get sequence numbers from
     /// `first_seq`) and resolves its records-layer requests. The batch's
     /// retention-set entries, to queue for the trail once it is in the WAL,
-    /// are pushed onto `after` (nothing is pushed if the batch is refused).
+    /// are pushed onto `after` (nothing is pushed if the batch is refused);
+    /// `overlay` is only read (see [`Checked::local`]).
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn check_batch(
         &self,
         view: &CheckView<'_>,
-        overlay: &mut Overlay,
+        overlay: &Overlay,
         batch: WriteBatch,
         first_seq: SeqNo,
         ctx: &WriteContext,
@@ -122,15 +126,20 @@ impl Records {
                     checker.after.truncate(queued);
                     return Err(e);
                 }
-                let before = checker.before;
-                return Ok(Checked { batch, before });
+                let Checker { before, local, .. } = checker;
+                return Ok(Checked {
+                    batch,
+                    before,
+                    local,
+                });
             }
         }
         // A batch is rebuilt with the resolved metadata when it carries
         // requests, or when a default policy may turn a plain put into a
         // record; otherwise the caller's bytes are committed as they are.
         let mut out = (batch.has_records() || registry.has_default_policies()).then(|| {
-            WriteBatch::with_capacity(batch.encoded_len() + RESOLVED_GROWTH * batch.len())
+            let growth = RESOLVED_GROWTH.saturating_mul(batch.len());
+            WriteBatch::with_capacity(batch.encoded_len().saturating_add(growth))
         });
         let (payload, flags) = batch.into_inspected();
         let internal =
@@ -143,23 +152,24 @@ impl Records {
             }
             Ok(())
         };
-        if let Err(e) = checked() {
+        let refused = checked().err().or_else(|| {
+            let why = out.as_ref()?.validation_error()?;
+            Some(Error::InvalidArgument(why.to_string()))
+        });
+        if let Some(e) = refused {
             checker.after.truncate(queued);
             return Err(e);
         }
         let Checker { before, local, .. } = checker;
-        drop(registry);
-        overlay.extend(local);
         let batch = match out {
-            Some(out) => {
-                if let Some(why) = out.validation_error() {
-                    return Err(Error::InvalidArgument(why.to_string()));
-                }
-                out
-            }
+            Some(out) => out,
             None => WriteBatch::from_inspected(payload, flags),
         };
-        Ok(Checked { batch, before })
+        Ok(Checked {
+            batch,
+            before,
+            local,
+        })
     }
 }
 

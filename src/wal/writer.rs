@@ -19,7 +19,10 @@
 //!    bytes the operating system has.
 //!
 //! 5. After any failed fsync, every later `sync_to` fails: a retried fsync
-//!    can report success for data the kernel already dropped.
+//!    can report success for data the kernel already dropped. The same
+//!    holds after a failed write-out of the user-space buffer (its bytes
+//!    are counted in the log's length but never reached the file) and
+//!    after a panic during an fsync.
 //!
 //! 6. At most one fsync of the log runs at a time (`SyncState::syncing`),
 //!    and the state lock is *not* held during it: a writer whose bytes an
@@ -55,17 +58,30 @@ struct ActiveSegment {
     len: u64,
     /// Appended bytes not yet handed to the operating system.
     buffer: Vec<u8>,
+    /// Set when handing the buffer over failed: bytes counted in `len`
+    /// never reached the file, so nothing of this segment may be reported
+    /// durable any more (invariant 5).
+    lost: Option<String>,
 }
 
 impl ActiveSegment {
     /// Hands buffered bytes to the operating system.
     fn write_out(&mut self) -> Result<()> {
+        if let Some(cause) = &self.lost {
+            return Err(Error::Poisoned {
+                cause: cause.clone(),
+            });
+        }
         if self.buffer.is_empty() {
             return Ok(());
         }
         let written = self.file.append(&self.buffer);
         self.buffer.clear();
-        written.map_err(|e| Error::io(format!("appending to {}", self.path.display()), e))
+        written.map_err(|e| {
+            let error = Error::io(format!("appending to {}", self.path.display()), e);
+            self.lost = Some(error.to_string());
+            error
+        })
     }
 }
 
@@ -164,39 +180,29 @@ impl Wal {
         }
         state.syncing = true;
         drop(state);
-        let outcome = self.sync_active(target);
-        let mut state = self.synced.lock();
-        state.syncing = false;
-        let result = match outcome {
-            Ok(Some(end)) => {
-                state.synced = state.synced.max(end);
-                Ok(())
-            }
-            Ok(None) => Ok(()),
-            Err(SyncError::Write(e)) => Err(e),
-            Err(SyncError::Sync(e)) => {
-                state.failed = Some(e.to_string());
-                Err(e)
-            }
+        let mut running = RunningSync {
+            wal: self,
+            outcome: Err("an fsync of the log panicked".into()),
         };
-        drop(state);
-        self.sync_ended.notify_all();
-        result
+        let result = self.sync_active(target);
+        running.outcome = match &result {
+            Ok(end) => Ok(*end),
+            Err(e) => Err(e.to_string()),
+        };
+        drop(running); // publishes the outcome and wakes the waiters
+        result.map(|_| ())
     }
 
     /// Writes out and fsyncs the active segment for `sync_to`; returns the
     /// position it made durable, or `None` when `target` lies in an older
     /// segment (already durable: invariant 1).
-    fn sync_active(
-        &self,
-        target: WalPosition,
-    ) -> std::result::Result<Option<WalPosition>, SyncError> {
+    fn sync_active(&self, target: WalPosition) -> Result<Option<WalPosition>> {
         let (file, path, end) = {
             let mut active = self.active.lock();
             if target.segment < active.number {
                 return Ok(None);
             }
-            active.write_out().map_err(SyncError::Write)?;
+            active.write_out()?;
             let end = WalPosition {
                 segment: active.number,
                 offset: active.len,
@@ -205,7 +211,7 @@ impl Wal {
         };
         debug_assert!(end >= target, "cannot sync past what was appended");
         file.sync()
-            .map_err(|e| SyncError::Sync(Error::io(format!("syncing {}", path.display()), e)))?;
+            .map_err(|e| Error::io(format!("syncing {}", path.display()), e))?;
         Ok(Some(end))
     }
 
@@ -246,12 +252,29 @@ impl Wal {
     }
 }
 
-/// Why `sync_active` failed: handing buffered bytes to the operating
-/// system (the caller poisons the engine), or the fsync itself (which also
-/// condemns every later sync, invariant 5).
-enum SyncError {
-    Write(Error),
-    Sync(Error),
+/// The fsync `sync_to` runs (invariant 6). Dropping it — also when the
+/// fsync panics — clears `syncing`, records the outcome (a failure, or a
+/// panic, condemns every later sync: invariant 5) and wakes the waiters.
+struct RunningSync<'a> {
+    wal: &'a Wal,
+    /// The position made durable (`None`: already durable), or why not.
+    outcome: std::result::Result<Option<WalPosition>, String>,
+}
+
+impl Drop for RunningSync<'_> {
+    fn drop(&mut self) {
+        let mut state = self.wal.synced.lock();
+        state.syncing = false;
+        match &self.outcome {
+            Ok(Some(end)) => state.synced = state.synced.max(*end),
+            Ok(None) => {}
+            Err(cause) => {
+                state.failed.get_or_insert_with(|| cause.clone());
+            }
+        }
+        drop(state);
+        self.wal.sync_ended.notify_all();
+    }
 }
 
 /// Creates a segment file with its header, synced, with its directory entry
@@ -275,6 +298,7 @@ fn create_segment(fs: &dyn FileSystem, dir: &Path, number: u64) -> Result<Active
         file,
         len: SEGMENT_HEADER_LEN as u64,
         buffer: Vec::new(),
+        lost: None,
     })
 }
 
