@@ -85,7 +85,7 @@ impl Unaudited {
             self.record_seq,
             &self.key,
             self.dates,
-            self.policy.map(|p| p.to_string()),
+            self.policy.map(|p| String::from(&*p)),
             &self.value,
         )
     }
