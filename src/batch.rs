@@ -187,18 +187,17 @@ impl WriteBatch {
         if self.count != 1 || self.invalid.is_some() {
             return None;
         }
-        let op = self.buf.get(BATCH_HEADER_LEN..)?;
-        let kind = ValueKind::from_u8(*op.first()?)?;
-        let len_at = |at: usize| -> Option<usize> {
-            Some(u32::from_le_bytes(op.get(at..at + 4)?.try_into().ok()?) as usize)
+        let mut reader = ByteReader::over(self.buf.get(BATCH_HEADER_LEN..)?);
+        let kind = ValueKind::from_u8(reader.u8().ok()?)?;
+        let mut length_prefixed = || {
+            let len = reader.u32().ok()? as usize;
+            reader.slice_exact(len).ok()
         };
-        let key_len = len_at(1)?;
-        let key = op.get(5..5 + key_len)?;
-        if kind == ValueKind::Tombstone {
-            return Some((kind, key, &[]));
-        }
-        let value_len = len_at(5 + key_len)?;
-        let value = op.get(9 + key_len..9 + key_len + value_len)?;
+        let key = length_prefixed()?;
+        let value = match kind {
+            ValueKind::Tombstone => &[][..],
+            _ => length_prefixed()?,
+        };
         Some((kind, key, value))
     }
 

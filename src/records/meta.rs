@@ -229,8 +229,7 @@ impl StoredMeta {
     /// Splits a `Record` entry's stored value into metadata and user value
     /// (a slice of the same buffer).
     pub(crate) fn split_record(stored: &Bytes) -> Result<(StoredMeta, Bytes), String> {
-        let (meta, len) = StoredMeta::decode(stored)?;
-        Ok((meta, stored.slice(len..)))
+        MetaRef::split_record(stored).map(|(meta, value)| (meta.to_owned(), value))
     }
 
     /// Decodes a `RetentionUpdate` entry's stored value (metadata only).
